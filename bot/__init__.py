@@ -1,0 +1,1 @@
+"""Carat support agent: help-center retrieval, eligibility rules, answering."""

@@ -1,0 +1,6 @@
+"""Run the command-line interface: python -m bot."""
+import sys
+
+from bot.cli import main
+
+sys.exit(main())

