@@ -1,0 +1,128 @@
+"""Turn help-center pages into token-sized chunks with section paths, ids and citation URLs."""
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from bot.mdx import Block, Page, Section, load_pages, strip_markdown
+from bot.tokens import count_tokens, encoding
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A retrievable piece of one section; its id is a hash of what gets embedded."""
+
+    id: str
+    page_id: str
+    page_title: str
+    section_id: str
+    section: str
+    url: str
+    kind: str
+    line: int
+    text: str
+
+    @property
+    def embed_text(self) -> str:
+        """Return the text that is embedded and indexed: context path plus plain content."""
+        context = " › ".join(p for p in (self.page_title, self.section) if p)
+        return f"{context}\n{strip_markdown(self.text)}"
+
+    def metadata(self) -> dict[str, str | int]:
+        """Return the fields stored beside the vector."""
+        data = asdict(self)
+        data.pop("id")
+        data.pop("text")
+        return data
+
+
+def chunk_pages(pages: list[Page], max_tokens: int) -> list[Chunk]:
+    """Return the chunks of every page, in reading order."""
+    return [c for page in pages for s in page.sections for c in chunk_section(page, s, max_tokens)]
+
+
+def load_chunks(pages_dir: Path, base_url: str, max_tokens: int) -> list[Chunk]:
+    """Parse the pages folder and chunk it."""
+    return chunk_pages(load_pages(pages_dir, base_url), max_tokens)
+
+
+def chunk_section(page: Page, section: Section, max_tokens: int) -> list[Chunk]:
+    """Cut one section into chunks: a table row each, cards each, prose packed up to max_tokens."""
+    pieces: list[tuple[str, str, int]] = []  # (kind, text, line)
+    buffer: list[Block] = []
+
+    def flush() -> None:
+        if buffer:
+            pieces.extend(_pack(buffer, max_tokens))
+            buffer.clear()
+
+    for block in section.blocks:
+        if block.table is not None:
+            flush()
+            t = block.table
+            for cells, line in zip(t.rows_md or t.rows, t.row_lines):
+                # Each row keeps its header beside it so "Seedream 4.0" finds its condition.
+                text = "\n".join(f"{h}: {c}" for h, c in zip(t.header, cells) if c)
+                pieces.append(("table_row", text, line))
+        elif block.kind == "card":
+            flush()
+            pieces.append(("card", f"Related article: {block.text}", block.line))
+        else:
+            buffer.append(block)
+    flush()
+    if section.kind == "faq" and pieces:
+        pieces = [(k if k != "text" else "faq", f"**Q: {section.title}**\n{t}", ln) for k, t, ln in pieces]
+    breadcrumb = section.breadcrumb
+    out = []
+    for kind, text, line in pieces:
+        digest = hashlib.sha256(f"{section.id}\n{page.title}\n{breadcrumb}\n{text}".encode()).hexdigest()[:24]
+        out.append(Chunk(digest, page.id, page.title, section.id, breadcrumb, section.url, kind, line, text))
+    return _dedupe(out)
+
+
+def _pack(blocks: list[Block], max_tokens: int) -> list[tuple[str, str, int]]:
+    """Pack consecutive prose blocks into chunks of at most max_tokens; split oversized blocks."""
+    out: list[tuple[str, str, int]] = []
+    parts: list[str] = []
+    size, first_line = 0, blocks[0].line
+    for block in blocks:
+        for piece in _split(block.text, max_tokens):
+            n = count_tokens(piece)
+            if parts and size + n > max_tokens:
+                out.append(("text", "\n\n".join(parts), first_line))
+                parts, size, first_line = [], 0, block.line
+            parts.append(piece)
+            size += n
+    if parts:
+        out.append(("text", "\n\n".join(parts), first_line))
+    return out
+
+
+def _split(text: str, max_tokens: int) -> list[str]:
+    """Split text over max_tokens at line, then sentence, then token boundaries."""
+    if count_tokens(text) <= max_tokens:
+        return [text]
+    units = text.split("\n") if "\n" in text else re.split(r"(?<=[.!?。])\s+", text)
+    if len(units) == 1:
+        ids = encoding().encode(text, disallowed_special=())
+        return [encoding().decode(ids[i : i + max_tokens]) for i in range(0, len(ids), max_tokens)]
+    out: list[str] = []
+    cur: list[str] = []
+    for unit in units:
+        candidate = "\n".join(cur + [unit]) if "\n" in text else " ".join(cur + [unit])
+        if cur and count_tokens(candidate) > max_tokens:
+            out.extend(_split(("\n" if "\n" in text else " ").join(cur), max_tokens))
+            cur = [unit]
+        else:
+            cur.append(unit)
+    if cur:
+        out.extend(_split(("\n" if "\n" in text else " ").join(cur), max_tokens))
+    return out
+
+
+def _dedupe(chunks: list[Chunk]) -> list[Chunk]:
+    """Drop exact repeats inside one section (same id)."""
+    seen: set[str] = set()
+    return [c for c in chunks if not (c.id in seen or seen.add(c.id))]

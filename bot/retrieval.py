@@ -1,0 +1,163 @@
+"""Hybrid retrieval: dense (Chroma) plus lexical (BM25), fused by reciprocal rank, one hit per section."""
+from __future__ import annotations
+
+import re
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import bm25s
+import numpy as np
+from rapidfuzz import fuzz, process
+
+from bot.errors import InputError
+from bot.mdx import strip_markdown
+from bot.store import IndexMissing, Manifest, Store
+
+RRF_K = 60
+CANDIDATES = 20
+MAX_QUERY_CHARS = 2000
+TOKEN = re.compile(r"\d+(?:\.\d+)+|\w+", re.U)
+HANGUL = re.compile(r"[\uac00-\ud7a3]")
+STOPWORDS = frozenset(
+    "a an and are as at be but by can do does for from get got has have how i if in is it its me my "
+    "of on or so than that the their then there these they this to was what when where which who "
+    "why will with you your i'm im".split()
+)
+MANIFEST_CHECK_SECONDS = 0.5
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One retrieved section with the chunk that matched best."""
+
+    chunk_id: str
+    section_id: str
+    section: str
+    page_title: str
+    url: str
+    text: str
+    kind: str
+    score: float
+    dense: float
+    lexical: float
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the JSON shape printed by `search --json`."""
+        return {
+            "text": self.text,
+            "section": self.section or self.page_title,
+            "section_id": self.section_id,
+            "page": self.page_title,
+            "url": self.url,
+            "score": round(self.score, 6),
+            "dense_score": round(self.dense, 4),
+            "lexical_score": round(self.lexical, 4),
+            "kind": self.kind,
+            "chunk_id": self.chunk_id,
+        }
+
+
+def tokenize(text: str) -> list[str]:
+    """Return lexical terms: words, version numbers, joined neighbours, Hangul bigrams."""
+    words = [w for w in TOKEN.findall(strip_markdown(text).lower()) if w not in STOPWORDS]
+    terms = list(words)
+    # "nano banana" must meet "Nanobanana", "flux 2" must meet "Flux2".
+    terms += [a + b for a, b in zip(words, words[1:])]
+    for w in words:
+        # Korean particles stick to nouns ("크레딧은"); bigrams let them meet the bare noun.
+        if HANGUL.search(w) and len(w) > 2:
+            terms += [w[i : i + 2] for i in range(len(w) - 1)]
+    return terms
+
+
+class _Snapshot:
+    """One generation of the index held in memory: chunk rows and the lexical index over them."""
+
+    def __init__(self, manifest: Manifest, rows: list[dict[str, Any]]) -> None:
+        self.manifest = manifest
+        self.rows = rows
+        self.ids = [r["id"] for r in rows]
+        corpus = [tokenize(f"{r.get('page_title', '')} {r.get('section', '')} {r.get('text', '')}") for r in rows]
+        self.vocab = sorted({t for doc in corpus for t in doc})
+        self._vocab_set = set(self.vocab)
+        self.bm25 = bm25s.BM25()
+        self.bm25.index(corpus, show_progress=False)
+
+    def expand(self, terms: list[str]) -> list[str]:
+        """Map unknown query words to close index words, so typos still match ("seedrem")."""
+        out = []
+        for t in terms:
+            if t in self._vocab_set or len(t) < 4 or t.isdigit():
+                out.append(t)
+                continue
+            best = process.extractOne(t, self.vocab, scorer=fuzz.ratio, score_cutoff=80)
+            out.append(best[0] if best else t)
+        return out
+
+
+class Retriever:
+    """Search the live index; reload it when a new generation is published."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._snapshot: _Snapshot | None = None
+        self._checked = 0.0
+        self._lock = threading.Lock()
+
+    def snapshot(self) -> _Snapshot:
+        """Return the live generation, checking the manifest at most every half second."""
+        now = time.monotonic()
+        snap = self._snapshot
+        if snap is not None and now - self._checked < MANIFEST_CHECK_SECONDS:
+            return snap
+        with self._lock:
+            manifest = self.store.manifest()
+            self._checked = now
+            if manifest is None or not manifest.ids:
+                raise IndexMissing("the help-center index is empty: run `python -m bot index` first")
+            if self._snapshot is None or self._snapshot.manifest.generation != manifest.generation:
+                self._snapshot = _Snapshot(manifest, self.store.load(manifest.ids))
+            return self._snapshot
+
+    def search(self, query: str, k: int = 5) -> list[Hit]:
+        """Return up to k sections for the query, best first."""
+        query = (query or "").strip()
+        if not query:
+            raise InputError("the question is empty")
+        if len(query) > MAX_QUERY_CHARS:
+            raise InputError(f"the question is too long ({len(query)} characters; the limit is {MAX_QUERY_CHARS})")
+        snap = self.snapshot()
+        n = min(CANDIDATES, len(snap.ids))
+        vector = self.store.embedding.embed_query([query])[0]
+        dense = self.store.chunks.query(
+            query_embeddings=[np.asarray(vector, dtype=np.float32)], n_results=n, ids=snap.ids, include=["distances"]
+        )
+        dense_ids = dense["ids"][0]
+        dense_sim = {cid: 1.0 - float(d) for cid, d in zip(dense_ids, (dense["distances"] or [[]])[0])}
+        lexical: dict[str, float] = {}
+        terms = snap.expand(tokenize(query))
+        if terms:
+            docs, scores = snap.bm25.retrieve([terms], k=n, show_progress=False)
+            for idx, score in zip(docs[0], scores[0]):
+                if score > 0:  # bm25s returns arbitrary documents when nothing matches
+                    lexical[snap.ids[int(idx)]] = float(score)
+        fused: dict[str, float] = {}
+        for rank, cid in enumerate(dense_ids):
+            fused[cid] = fused.get(cid, 0.0) + 1.0 / (RRF_K + rank + 1)
+        for rank, cid in enumerate(sorted(lexical, key=lexical.__getitem__, reverse=True)):
+            fused[cid] = fused.get(cid, 0.0) + 1.0 / (RRF_K + rank + 1)
+        rows = {r["id"]: r for r in snap.rows}
+        hits: list[Hit] = []
+        seen: set[str] = set()
+        for cid in sorted(fused, key=lambda c: (-fused[c], c)):
+            row = rows[cid]
+            if row["section_id"] in seen:
+                continue
+            seen.add(row["section_id"])
+            hits.append(Hit(cid, row["section_id"], row["section"], row["page_title"], row["url"], row["text"],
+                            row["kind"], fused[cid], dense_sim.get(cid, 0.0), lexical.get(cid, 0.0)))
+            if len(hits) == k:
+                break
+        return hits
