@@ -44,11 +44,11 @@ def cmd_index(args: argparse.Namespace) -> int:
 
 def cmd_search(args: argparse.Namespace) -> int:
     """Print the ranked sections for a question."""
-    from bot.retrieval import Retriever
+    from bot.retrieval import Glossary, Retriever
     from bot.store import Store
 
     settings = get_settings()
-    hits = Retriever(Store(settings)).search(args.query, k=args.k or settings.search_top_k)
+    hits = Retriever(Store(settings), Glossary.load(settings.glossary_file)).search(args.query, k=args.k or settings.search_top_k)
     if args.json:
         print(json.dumps([h.to_dict() for h in hits], ensure_ascii=False, indent=2))
         return 0

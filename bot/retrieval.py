@@ -7,11 +7,14 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from pathlib import Path
+
 import bm25s
 import numpy as np
+import yaml
 from rapidfuzz import fuzz, process
 
-from bot.errors import InputError
+from bot.errors import InputError, SourceError
 from bot.mdx import strip_markdown
 from bot.store import IndexMissing, Manifest, Store
 
@@ -72,6 +75,33 @@ def tokenize(text: str) -> list[str]:
     return terms
 
 
+class Glossary:
+    """Words customers write in other languages, mapped to the help center's English words."""
+
+    def __init__(self, terms: dict[str, str] | None = None) -> None:
+        self.terms = {str(k): str(v) for k, v in (terms or {}).items()}
+        self._keys = sorted(self.terms, key=len, reverse=True)
+
+    @classmethod
+    def load(cls, path: Path) -> Glossary:
+        """Read a glossary YAML file ({terms: {word: english}}); a missing file is an empty glossary."""
+        if not path.is_file():
+            return cls()
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        if not isinstance(data, dict) or not isinstance(data.get("terms", {}), dict):
+            raise SourceError("glossary must have a 'terms' mapping", file=str(path))
+        return cls(data.get("terms") or {})
+
+    def english(self, text: str) -> str:
+        """Return the English words for the glossary terms in text, longest terms first."""
+        found, rest = [], text
+        for key in self._keys:
+            if key in rest:
+                found.append(self.terms[key])
+                rest = rest.replace(key, " ")
+        return " ".join(found)
+
+
 class _Snapshot:
     """One generation of the index held in memory: chunk rows and the lexical index over them."""
 
@@ -81,7 +111,7 @@ class _Snapshot:
         self.ids = [r["id"] for r in rows]
         corpus = [tokenize(f"{r.get('page_title', '')} {r.get('section', '')} {r.get('text', '')}") for r in rows]
         self.vocab = sorted({t for doc in corpus for t in doc})
-        self._vocab_set = set(self.vocab)
+        self.vocab_set = set(self.vocab)
         self.bm25 = bm25s.BM25()
         self.bm25.index(corpus, show_progress=False)
 
@@ -89,7 +119,7 @@ class _Snapshot:
         """Map unknown query words to close index words, so typos still match ("seedrem")."""
         out = []
         for t in terms:
-            if t in self._vocab_set or len(t) < 4 or t.isdigit():
+            if t in self.vocab_set or len(t) < 4 or t.isdigit():
                 out.append(t)
                 continue
             best = process.extractOne(t, self.vocab, scorer=fuzz.ratio, score_cutoff=80)
@@ -100,8 +130,9 @@ class _Snapshot:
 class Retriever:
     """Search the live index; reload it when a new generation is published."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, glossary: Glossary | None = None) -> None:
         self.store = store
+        self.glossary = glossary or Glossary()
         self._snapshot: _Snapshot | None = None
         self._checked = 0.0
         self._lock = threading.Lock()
@@ -130,24 +161,37 @@ class Retriever:
             raise InputError(f"the question is too long ({len(query)} characters; the limit is {MAX_QUERY_CHARS})")
         snap = self.snapshot()
         n = min(CANDIDATES, len(snap.ids))
-        vector = self.store.embedding.embed_query([query])[0]
-        dense = self.store.chunks.query(
-            query_embeddings=[np.asarray(vector, dtype=np.float32)], n_results=n, ids=snap.ids, include=["distances"]
-        )
-        dense_ids = dense["ids"][0]
-        dense_sim = {cid: 1.0 - float(d) for cid, d in zip(dense_ids, (dense["distances"] or [[]])[0])}
+        dense_sim: dict[str, float] = {}
+        ranked: list[list[str]] = []
+        english = self.glossary.english(query) if HANGUL.search(query) else ""
+        # A Korean question is also searched by its English words: e5 otherwise favours the
+        # few passages that happen to contain Korean labels.
+        queries = [query, english] if english else [query]
+        for vector in self.store.embedding.embed_query(queries):
+            dense = self.store.chunks.query(
+                query_embeddings=[np.asarray(vector, dtype=np.float32)], n_results=n, ids=snap.ids,
+                include=["distances"],
+            )
+            ids = dense["ids"][0]
+            for cid, dist in zip(ids, (dense["distances"] or [[]])[0]):
+                dense_sim[cid] = max(dense_sim.get(cid, 0.0), 1.0 - float(dist))
+            ranked.append(ids)
         lexical: dict[str, float] = {}
-        terms = snap.expand(tokenize(query))
+        if english:
+            # Hangul bigrams of a Korean question mostly hit the Korean UI labels: use exact words only.
+            terms = tokenize(english) + [t for t in TOKEN.findall(query.lower()) if t in snap.vocab_set]
+        else:
+            terms = snap.expand(tokenize(query))
         if terms:
             docs, scores = snap.bm25.retrieve([terms], k=n, show_progress=False)
             for idx, score in zip(docs[0], scores[0]):
                 if score > 0:  # bm25s returns arbitrary documents when nothing matches
                     lexical[snap.ids[int(idx)]] = float(score)
+        ranked.append(sorted(lexical, key=lexical.__getitem__, reverse=True))
         fused: dict[str, float] = {}
-        for rank, cid in enumerate(dense_ids):
-            fused[cid] = fused.get(cid, 0.0) + 1.0 / (RRF_K + rank + 1)
-        for rank, cid in enumerate(sorted(lexical, key=lexical.__getitem__, reverse=True)):
-            fused[cid] = fused.get(cid, 0.0) + 1.0 / (RRF_K + rank + 1)
+        for ids in ranked:
+            for rank, cid in enumerate(ids):
+                fused[cid] = fused.get(cid, 0.0) + 1.0 / (RRF_K + rank + 1)
         rows = {r["id"]: r for r in snap.rows}
         hits: list[Hit] = []
         seen: set[str] = set()

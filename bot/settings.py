@@ -49,6 +49,11 @@ class Settings(BaseSettings):
         return self.rules_path or self.knowledge_dir / "rules" / "eligibility.yaml"
 
     @property
+    def glossary_file(self) -> Path:
+        """Return the search glossary (other-language words to English)."""
+        return self.knowledge_dir / "glossary.yaml"
+
+    @property
     def index_dir(self) -> Path:
         """Return the embedded Chroma folder."""
         return self.data_dir / "index"

@@ -1,0 +1,73 @@
+"""Shared fixtures: no outside network, temporary data folders, one built index per session."""
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+PAGE = ROOT / "knowledge" / "help-center" / "en" / "troubleshooting" / "usage-plan" / "unlimited-benefit-scope.mdx"
+PAGE_ID = "en/troubleshooting/usage-plan/unlimited-benefit-scope"
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+for var in ("OPENAI_API_KEY", "OPENAI_BASE_URL"):
+    os.environ.pop(var, None)
+
+_real_connect = socket.socket.connect
+
+
+def _loopback_only(self: socket.socket, address: object) -> object:
+    host = address[0] if isinstance(address, tuple) else address
+    if isinstance(host, str) and self.family in (socket.AF_INET, socket.AF_INET6):
+        if not (host.startswith("127.") or host in ("localhost", "::1")):
+            raise ConnectionRefusedError(f"tests may not reach {host}")
+    return _real_connect(self, address)
+
+
+@pytest.fixture(autouse=True)
+def no_outside_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Refuse any connection that leaves this machine."""
+    monkeypatch.setattr(socket.socket, "connect", _loopback_only)
+
+
+@pytest.fixture()
+def pages_dir(tmp_path: Path) -> Path:
+    """Return a writable copy of the shipped help-center folder."""
+    dest = tmp_path / "help-center"
+    shutil.copytree(ROOT / "knowledge" / "help-center", dest)
+    return dest
+
+
+@pytest.fixture()
+def settings(tmp_path: Path, pages_dir: Path):
+    """Return settings pointing at a temp data folder and a temp copy of the pages."""
+    from bot.settings import get_settings
+
+    return get_settings(data_dir=tmp_path / "var", pages_dir=pages_dir)
+
+
+@pytest.fixture(scope="session")
+def built(tmp_path_factory: pytest.TempPathFactory):
+    """Return (settings, store, retriever) over an index of the shipped pages, built once."""
+    from bot.retrieval import Glossary, Retriever
+    from bot.settings import get_settings
+    from bot.store import Store, build_index
+
+    s = get_settings(data_dir=tmp_path_factory.mktemp("var"))
+    store = Store(s)
+    build_index(s, store)
+    return s, store, Retriever(store, Glossary.load(s.glossary_file))
+
+
+def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """Run `python -m bot ARGS` in a subprocess and return the finished process."""
+    full_env = {**os.environ, **(env or {})}
+    return subprocess.run([sys.executable, "-m", "bot", *args], cwd=ROOT, env=full_env, capture_output=True,
+                          text=True, timeout=timeout)
