@@ -21,6 +21,8 @@ TEXT_CUTOFF = 88.0
 MIN_FUZZY_LEN = 4
 MIN_TEXT_FUZZY_LEN = 5
 SUGGEST_CUTOFF = 55.0
+# Korean particles glued to a name ("나노바나나 프로는", "시드림으로"); longest first.
+_PARTICLES = ("으로", "에서", "이랑", "은", "는", "이", "가", "을", "를", "도", "로", "의", "에", "와", "과", "랑", "만", "요")
 
 Target = tuple[str, str | None]
 
@@ -29,6 +31,19 @@ Target = tuple[str, str | None]
 def compact(text: str) -> str:
     """Return text folded for matching: NFKC, no case, no spaces, hyphens, dots or brackets."""
     return _NON_WORD.sub("", unicodedata.normalize("NFKC", text).casefold())
+
+
+def _strip_particle(key: str) -> str:
+    """Return key without a trailing Korean particle, or key itself if it has none."""
+    for particle in _PARTICLES:
+        if key.endswith(particle) and len(key) > len(particle):
+            return key[: -len(particle)]
+    return key
+
+
+def _is_version(token: str) -> bool:
+    """Return True for a short bare number such as the '3' of 'Nanobanana 3' (not a year)."""
+    return token.isdigit() and len(token) <= 2
 
 
 def _digits(key: str) -> str:
@@ -93,9 +108,17 @@ class Catalog:
         key = compact(text or "")
         if not key:
             raise InputError("name a model, e.g. 'Seedream 4.0' or 'Nanobanana Pro 4K'")
-        if key in self.keys:
-            return self.keys[key]
-        found = self._fuzzy(key, NAME_CUTOFF, MIN_FUZZY_LEN)
+        bare = _strip_particle(key)
+        for candidate in (key, bare):
+            if candidate in self.keys:
+                return self.keys[candidate]
+        # "nanobanana pro 8k": a known model followed by a variant it does not have.
+        words = [compact(t) for t in _TOKEN.findall(text)]
+        for k in range(len(words) - 1, 0, -1):
+            head = self.keys.get("".join(words[:k]))
+            if head and head[1] is None and self.models[head[0]].variants:
+                return head[0], self.resolve_variant(head[0], " ".join(words[k:]))
+        found = self._fuzzy(key, NAME_CUTOFF, MIN_FUZZY_LEN) or self._fuzzy(bare, NAME_CUTOFF, MIN_FUZZY_LEN)
         if found is None:
             raise InputError(self._unknown_model_message(text), suggestions=self.suggest(text))
         return found[0]
@@ -121,7 +144,7 @@ class Catalog:
         key = compact(text or "")
         out: list[str] = []
         for match, _, _ in process.extract(key, list(self.keys), scorer=fuzz.WRatio, score_cutoff=SUGGEST_CUTOFF, limit=30):
-            name = self.display(*self.keys[match])
+            name = self.display(self.keys[match][0])
             if name not in out:
                 out.append(name)
             if len(out) == limit:
@@ -157,18 +180,25 @@ class Catalog:
                 spans.append((i, j, key))
         taken = [False] * len(tokens)
         found: list[Mention] = []
-        exact = [(i, j, self.keys[key]) for i, j, key in spans if key in self.keys]
+        exact = []
+        for i, j, key in spans:
+            target = self.keys.get(key) or self.keys.get(_strip_particle(key))
+            if target:
+                exact.append((i, j, target))
         exact.sort(key=lambda s: (-(s[1] - s[0]), s[0]))
         for i, j, target in exact:
+            # "nanobanana 3" or "veo 3.1" is a version the page does not name: a short bare number must not follow.
+            if j + 1 < len(tokens) and _is_version(tokens[j + 1].group()):
+                continue
             if not any(taken[i : j + 1]):
                 taken[i : j + 1] = [True] * (j - i + 1)
                 found.append(self._mention(text, tokens, i, j, target, 100.0))
         if fuzzy:
             guesses = []
             for i, j, key in spans:
-                if any(taken[i : j + 1]):
+                if any(taken[i : j + 1]) or (j + 1 < len(tokens) and _is_version(tokens[j + 1].group())):
                     continue
-                hit = self._fuzzy(key, TEXT_CUTOFF, MIN_TEXT_FUZZY_LEN, same_start=True)
+                hit = self._fuzzy(_strip_particle(key), TEXT_CUTOFF, MIN_TEXT_FUZZY_LEN, same_start=True)
                 if hit:
                     guesses.append((hit[1], j - i, i, j, hit[0]))
             # The best-scoring reading wins; among equals the longer span.
