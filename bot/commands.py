@@ -19,6 +19,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--json", action="store_true", help="print results as JSON")
     p.set_defaults(func=cmd_search)
 
+    register_answering(sub)
+
     p = sub.add_parser("settings", help="list settings with their defaults")
     p.add_argument("--markdown", action="store_true", help="print the README table")
     p.set_defaults(func=cmd_settings)
@@ -80,4 +82,95 @@ def cmd_settings(args: argparse.Namespace) -> int:
     for name, value in get_settings().model_dump().items():
         shown = "***" if "key" in name and value else value
         print(f"{name.upper()}={shown}")
+    return 0
+
+
+def register_answering(sub: argparse._SubParsersAction) -> None:
+    """Add ask and chat."""
+    p = sub.add_parser("ask", help="answer one customer question")
+    p.add_argument("question", help="the customer's message")
+    _profile_args(p)
+    p.add_argument("--session", default=None, help="session id to continue a conversation")
+    p.add_argument("--json", action="store_true", help="print the whole Answer as JSON")
+    p.set_defaults(func=cmd_ask)
+
+    p = sub.add_parser("chat", help="an interactive conversation in the terminal")
+    _profile_args(p)
+    p.add_argument("--session", default=None, help="session id to continue a conversation")
+    p.set_defaults(func=cmd_chat)
+
+
+def _profile_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--plan", default=None, help="Plus, Premium, Max, Pro or Business")
+    p.add_argument("--billing", default=None, help="monthly or annual")
+    p.add_argument("--signup-date", default=None, help="YYYY-MM-DD")
+
+
+def _profile(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    from bot.answer.facts import parse_profile_date
+    from bot.errors import InputError
+    from bot.types import Profile
+
+    try:
+        signup = parse_profile_date(args.signup_date)
+    except ValueError as err:
+        raise InputError(f"--signup-date must be a real date written YYYY-MM-DD ({err})") from err
+    if args.plan or args.billing or signup:
+        # Unknown plan or billing names are refused by the rules engine with the valid choices.
+        from bot.eligibility import Engine
+
+        engine = Engine.from_file(get_settings().rules_file)
+        plan = engine.catalog.resolve_plan(args.plan) if args.plan else None
+        billing = engine.catalog.resolve_billing(args.billing) if args.billing else None
+        return Profile(plan=plan, billing=billing, signup_date=signup)
+    return None
+
+
+def _print_answer(answer) -> None:  # type: ignore[no-untyped-def]
+    print(answer.answer)
+    if answer.sources:
+        print("\nSources:")
+        for n, s in enumerate(answer.sources, 1):
+            print(f"  [{n}] {s.section} - {s.url}")
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    """Answer one question (offline unless a model is configured)."""
+    from bot.service import check_message, make_bot
+
+    message = check_message(args.question)
+    profile = _profile(args)
+    answer = make_bot(ensure_index=True).ask(message, session_id=args.session, profile=profile)
+    if args.json:
+        print(answer.model_dump_json(indent=2))
+    else:
+        _print_answer(answer)
+        print(f"\n(session {answer.session_id}, {answer.mode}, route {answer.route})")
+    return 0
+
+
+def cmd_chat(args: argparse.Namespace) -> int:
+    """Hold a conversation until an empty line or end of input."""
+    from bot.errors import InputError
+    from bot.service import make_bot
+
+    bot = make_bot(ensure_index=True)
+    profile = _profile(args)
+    session = args.session
+    print(f"Carat support ({bot.mode} mode). Ask about credits, plans and models; an empty line quits.")
+    while True:
+        try:
+            line = input("> ")
+        except EOFError:
+            break
+        if not line.strip():
+            break
+        try:
+            answer = bot.ask(line, session_id=session, profile=profile)
+        except InputError as err:
+            print(f"error: {err.message}")
+            continue
+        session = answer.session_id
+        _print_answer(answer)
+        print()
     return 0

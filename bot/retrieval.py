@@ -29,6 +29,7 @@ STOPWORDS = frozenset(
     "why will with you your i'm im".split()
 )
 MANIFEST_CHECK_SECONDS = 0.5
+MIN_LEXICAL = 0.5
 
 
 @dataclass(frozen=True)
@@ -185,7 +186,8 @@ class Retriever:
         if terms:
             docs, scores = snap.bm25.retrieve([terms], k=n, show_progress=False)
             for idx, score in zip(docs[0], scores[0]):
-                if score > 0:  # bm25s returns arbitrary documents when nothing matches
+                # bm25s returns arbitrary documents at score 0; words found on every page score near 0.
+                if score >= MIN_LEXICAL:
                     lexical[snap.ids[int(idx)]] = float(score)
         ranked.append(sorted(lexical, key=lexical.__getitem__, reverse=True))
         fused: dict[str, float] = {}

@@ -35,8 +35,21 @@ class Settings(BaseSettings):
     openai_base_url: str | None = Field(None, description="OpenAI-compatible server (Ollama, vLLM, llama.cpp); enables LLM mode.")
     openai_model: str = Field("gpt-4o-mini", description="Chat model used in LLM mode.")
 
+    database_url: str | None = Field(None, description="SQLAlchemy URL for sessions, transcripts and feedback (default: SQLite in DATA_DIR).")
+    history_tokens: int = Field(1200, ge=0, le=20000, description="Token budget of earlier turns kept in a conversation.")
+    context_tokens: int = Field(900, ge=100, le=20000, description="Token budget of help-center text given to the model per turn.")
+    llm_timeout: float = Field(20.0, gt=0, description="Seconds before a model call times out.")
+    llm_retries: int = Field(2, ge=0, le=6, description="Retries (with backoff) after a timeout, 429 or 5xx before answering offline.")
+
     host: str = Field("127.0.0.1", description="Web app host.")
     port: int = Field(7860, description="Web app port.")
+    public_url: str | None = Field(None, description="Public address of the web app (e.g. https://support.carat.im); its origin is always allowed to call the API.")
+    allowed_origins: str = Field("", description="Comma-separated origins of sites that may embed the widget, e.g. 'https://carat.im,https://www.carat.im'; '*' allows any. The app's own origin is always allowed.")
+    rate_limit_session: int = Field(20, ge=0, description="Chat requests per minute allowed for one conversation (0 turns the limit off).")
+    rate_limit_ip: int = Field(60, ge=0, description="Chat requests per minute allowed from one IP address (0 turns the limit off).")
+    widget_secret: SecretStr | None = Field(None, description="HMAC-SHA256 key for signed widget profiles; when set, a profile without a valid signature is ignored.")
+    chat_concurrency: int = Field(8, ge=1, le=256, description="Chat answers the web page computes at the same time.")
+    support_url: str | None = Field(None, description="Where 'talk to a person' points (contact form, mailto: or chat link); unset shows the conversation reference to quote.")
 
     @property
     def pages_path(self) -> Path:
@@ -52,6 +65,19 @@ class Settings(BaseSettings):
     def glossary_file(self) -> Path:
         """Return the search glossary (other-language words to English)."""
         return self.knowledge_dir / "glossary.yaml"
+
+    @property
+    def db_url(self) -> str:
+        """Return the conversation database URL."""
+        if self.database_url:
+            return self.database_url
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        return f"sqlite:///{self.data_dir / 'bot.db'}"
+
+    @property
+    def llm_enabled(self) -> bool:
+        """Return True when a model is configured (a key or an OpenAI-compatible base URL)."""
+        return bool(self.openai_api_key or self.openai_base_url)
 
     @property
     def index_dir(self) -> Path:

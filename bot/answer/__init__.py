@@ -1,0 +1,1 @@
+"""Answering: the offline answerer, the LLM answerer, and what they share."""
