@@ -56,7 +56,9 @@ def load_rules(path: Path, pages: Sequence[Page] | None = None) -> RuleBook:
     _check_citations(spec, index, sections)
     catalog = Catalog(spec)
     for name, key, old, new in catalog.conflicts:
-        raise index.error(("models", new[0]), f"spelling {name!r} ({key}) already means {_target(catalog, old)}")
+        model = spec.models[new[0]]
+        loc: Loc = ("models", new[0], "aliases", model.aliases.index(name)) if name in model.aliases else ("models", new[0])
+        raise index.error(loc, f"spelling {name!r} ({key}) already means {_target(catalog, old)}")
     return RuleBook(spec, Path(path), index, catalog, sections)
 
 
