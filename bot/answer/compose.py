@@ -67,17 +67,17 @@ def render_verdict(v: Verdict, lang: Language, tpl: Templates, *, with_notes: bo
 
 def render_profile_table(rows: list[Verdict], profile_text: str, lang: Language, tpl: Templates) -> str:
     """Render 'what is unlimited for me' as three short lists."""
-    groups: dict[str, list[str]] = {"unlimited": [], "uses_credits": [], "unknown": []}
+    groups: dict[str, list[str]] = {"unlimited": [], "uses_credits": [], "unknown": [], "need_date": []}
     for v in rows:
         if v.model.kind == "agent":
             continue
         label = model_label(v)
         if v.verdict == "unlimited" and v.expires_on:
             label += f" ({v.expires_on.isoformat()})"
-        groups[v.verdict].append(label)
+        groups["need_date" if v.verdict == "unknown" and v.missing else v.verdict].append(label)
     lines = [tpl.render("profile_intro", profile=profile_text)]
     for verdict, key in (("unlimited", "profile_unlimited"), ("uses_credits", "profile_uses_credits"),
-                         ("unknown", "profile_unknown")):
+                         ("need_date", "profile_need_date"), ("unknown", "profile_unknown")):
         if groups[verdict]:
             lines.append("- " + tpl.render(key, models=", ".join(groups[verdict])))
     lines.append(tpl.render("profile_chat_note"))

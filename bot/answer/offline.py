@@ -47,6 +47,8 @@ DOMAIN = re.compile(
     r"credit|unlimit|plan|subscri|billing|annual|monthly|model|image|video|agent|generat|benefit|promo|carat|"
     r"resolution|signup|sign up|joined|price|pay|크레딧|무제한|플랜|구독|결제|모델|이미지|비디오|영상|에이전트|생성|혜택|가입",
     re.I)
+# Words that make a message a question about something beyond the profile facts it states.
+DOMAIN_QUESTION = re.compile(r"\?|^\s*(why|how|what|where|when|which|can|could|does|do|is|are|should)\b|왜|어떻게|무엇|뭐|어디|언제|나요|까요|인가요", re.I)
 FOLLOW_UP = re.compile(r"^\s*(what|how) about\b|^\s*and\b|^\s*(what|how) if\b|그럼|그러면|는요\??$|은요\??$", re.I)
 
 
@@ -91,7 +93,8 @@ class OfflineAnswerer:
             return self._done(turn, "clarify", self._date_problem(turn, tpl), [], [], mode)
         if HANDOFF.search(message):
             return self._done(turn, "handoff", tpl.render("handoff"), [], [], mode)
-        models = self._models_to_check(turn)
+        wants_table = bool(TABLE_CUE.search(message)) and not turn.facts.models
+        models = [] if wants_table else self._models_to_check(turn)
         injection = bool(INJECTION.search(message))
         if models:
             text, route, sources = self._eligibility(turn, models, tpl)
@@ -100,7 +103,7 @@ class OfflineAnswerer:
             return self._done(turn, route, text, sources, [], mode)
         if injection:
             return self._done(turn, "refuse", tpl.render("injection"), [], [], mode)
-        if TABLE_CUE.search(message):
+        if wants_table or (turn.facts.has_profile_facts() and not DOMAIN_QUESTION.search(message)):
             text, route, sources = self._profile_table(turn, tpl)
             return self._done(turn, route, text, sources, [], mode)
         hits = self.retriever.search(message, k=3)
@@ -227,6 +230,13 @@ class OfflineAnswerer:
             return tpl.render("clarify", models="your benefits" if turn.lang == "en" else "회원님의",
                               needs=_join(parts, tpl.render("need_join"))), "clarify", []
         rows = self.engine.profile_table(p.plan, p.billing, p.signup_date, as_of=self.today())
+        if turn.span and not turn.span.exact:
+            # A month-precise signup: rows whose verdict changes within that month need the exact day.
+            late = self.engine.profile_table(p.plan, p.billing, turn.span.end, as_of=self.today())
+            rows = [a if (a.verdict, a.expires_on) == (b.verdict, b.expires_on)
+                    else a.model_copy(update={"verdict": "unknown", "missing": ("signup_date",), "expires_on": None})
+                    for a, b in zip(rows, late)]
+        turn.conv.facts.pop("pending", None)
         turn.tool_calls.append(ToolCall(name="eligibility_profile",
                                         args={"plan": p.plan, "billing": p.billing,
                                               "signup_date": p.signup_date.isoformat(), "as_of": self.today().isoformat()},
