@@ -1,0 +1,58 @@
+"""The embeddable chat widget: its script, and signed customer profiles for it.
+
+A host site that knows the signed-in customer signs their profile with WIDGET_SECRET:
+
+    canonical = "plan=<plan>\\nbilling=<billing>\\nsignup_date=<YYYY-MM-DD>\\nexpires=<unix seconds>"
+    signature = hex(HMAC-SHA256(WIDGET_SECRET, canonical as UTF-8))
+
+Each value is exactly the string the widget sends (empty when absent). `expires` is optional;
+when present the signature stops being accepted after that moment, so an old plan cannot be
+replayed after a downgrade.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+PROFILE_FIELDS = ("plan", "billing", "signup_date")
+
+
+def canonical_profile(profile: dict[str, str | None], expires: int | None = None) -> str:
+    """Return the exact string a profile signature covers."""
+    lines = [f"{name}={(profile.get(name) or '').strip()}" for name in PROFILE_FIELDS]
+    lines.append(f"expires={'' if expires is None else int(expires)}")
+    return "\n".join(lines)
+
+
+def sign_profile(secret: str, profile: dict[str, str | None], expires: int | None = None) -> str:
+    """Return the hex HMAC-SHA256 signature of a profile (what a host site's server computes)."""
+    return hmac.new(secret.encode(), canonical_profile(profile, expires).encode(), hashlib.sha256).hexdigest()
+
+
+def verify_profile(secret: str, profile: dict[str, str | None], signature: str | None,
+                   expires: int | None = None, now: float | None = None) -> bool:
+    """Return True when the signature matches the profile and has not expired."""
+    if not signature or any("\n" in (profile.get(n) or "") for n in PROFILE_FIELDS):
+        return False
+    if expires is not None and (now if now is not None else time.time()) > expires:
+        return False
+    return hmac.compare_digest(sign_profile(secret, profile, expires), signature.strip().lower())
+
+
+def widget_script(allowed_origins: list[str], any_origin: bool, support_url: str | None = None) -> str:
+    """Return widget.js with its stylesheet, the origin allow-list and the support link filled in."""
+    js = (HERE / "widget.js").read_text(encoding="utf-8")
+    css = (HERE / "widget.css").read_text(encoding="utf-8")
+    config = {"origins": allowed_origins, "anyOrigin": any_origin, "supportUrl": support_url}
+    # json.dumps keeps "</script>" and friends inert inside the script text.
+    return (js.replace("__CARAT_CSS__", _js_string(css))
+              .replace("__CARAT_CONFIG__", _js_string(json.dumps(config))))
+
+
+def _js_string(text: str) -> str:
+    """Return text as a JavaScript string literal safe to inline anywhere."""
+    return json.dumps(text).replace("<", "\\u003c").replace(">", "\\u003e")
