@@ -34,7 +34,7 @@ def test_eligibility_with_facts_in_the_message(bot) -> None:
     a = bot.ask("I'm on Premium annual, joined March 3rd 2026. Is Flux 2 Pro unlimited?")
     assert a.route == "eligibility" and a.mode == "offline"
     call = a.tool_calls[0]
-    assert call.name == "check_eligibility"
+    assert call.name == "check_unlimited_eligibility"
     assert call.args == {"model": "flux2-pro", "variant": None, "plan": "premium", "billing": "annual",
                          "signup_date": "2026-03-03", "as_of": "2026-11-24"}
     assert call.result["verdict"] == "unlimited"

@@ -11,7 +11,7 @@ from bot.retrieval import Hit
 from bot.types import Language, Retrieved, Source, ToolCall
 
 HANGUL = re.compile(r"[\uac00-\ud7a3]")
-TOOL_NAME = "check_eligibility"
+TOOL_NAME = "check_unlimited_eligibility"
 MAX_PASSAGE_CHARS = 700
 
 

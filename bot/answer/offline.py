@@ -87,7 +87,7 @@ class OfflineAnswerer:
     def answer(self, message: str, conv: Conversation, request_profile: Profile | None,
                mode: str = "offline") -> Answer:
         """Answer one message, updating the conversation's remembered facts."""
-        turn = self._turn(message, conv, request_profile)
+        turn = self.prepare(message, conv, request_profile)
         tpl = self.templates[turn.lang]
         if turn.facts.date_problem:
             return self._done(turn, "clarify", self._date_problem(turn, tpl), [], [], mode)
@@ -118,7 +118,8 @@ class OfflineAnswerer:
         return self._done(turn, "answer", text, sources, hits, mode)
 
     # --- turn state -----------------------------------------------------------------------
-    def _turn(self, message: str, conv: Conversation, request_profile: Profile | None) -> Turn:
+    def prepare(self, message: str, conv: Conversation, request_profile: Profile | None) -> Turn:
+        """Read the message's facts, merge them into the conversation and the request profile."""
         today = self.today()
         facts = extract_facts(message, self.engine, today)
         stored = conv.facts.setdefault("profile", {})
@@ -165,7 +166,7 @@ class OfflineAnswerer:
         return None
 
     # --- eligibility ----------------------------------------------------------------------
-    def _check(self, turn: Turn, model: str, variant: str | None) -> Verdict:
+    def check(self, turn: Turn, model: str, variant: str | None) -> Verdict:
         """Call the eligibility tool, once per end of an uncertain signup span."""
         p, today = turn.profile, self.today()
         try:
@@ -183,7 +184,7 @@ class OfflineAnswerer:
 
     def _eligibility(self, turn: Turn, models: list[tuple[str, str | None]],
                      tpl: Templates) -> tuple[str, str, list[Source]]:
-        verdicts = [self._check(turn, mid, vid) for mid, vid in models]
+        verdicts = [self.check(turn, mid, vid) for mid, vid in models]
         turn.conv.facts["last_models"] = [list(m) for m in models]
         needs: list[str] = []
         for v in verdicts:
