@@ -53,7 +53,7 @@ def run_eligibility(args: argparse.Namespace) -> int:
     if args.profile:
         rows = engine.profile_table(args.plan, args.billing, args.signup_date, as_of=as_of)
         if args.json:
-            _print_json({"profile": _profile_head(rows, args, as_of), "rows": [r.to_dict() for r in rows]})
+            _print_json({"profile": _profile_head(rows, as_of), "rows": [r.to_dict() for r in rows]})
         else:
             print(format_profile(rows, engine.catalog))
         return 0
@@ -82,7 +82,7 @@ def run_check_rules(args: argparse.Namespace) -> int:
     return 0 if report.ok else 1
 
 
-def _profile_head(rows: list[Verdict], args: argparse.Namespace, as_of: str) -> dict[str, Any]:
+def _profile_head(rows: list[Verdict], as_of: str) -> dict[str, Any]:
     """Return the canonical profile the table was made for."""
     first = rows[0].to_dict() if rows else {}
     return {k: first.get(k) for k in ("plan", "billing", "signup_date")} | {"as_of": first.get("as_of", as_of)}
@@ -119,7 +119,7 @@ def format_profile(rows: list[Verdict], catalog: Catalog) -> str:
     for r in rows:
         name = catalog.display(r.model.id, r.variant)
         extra = r.expires_on.isoformat() if r.expires_on else ", ".join(r.missing)
-        table.append((r.model.kind, name, LABELS[r.verdict], extra))
+        table.append((catalog.kinds.get(r.model.kind, r.model.kind), name, LABELS[r.verdict], extra))
     widths = [max(len(row[i]) for row in table) for i in range(4)]
     for row in table:
         out.append("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip())

@@ -12,7 +12,7 @@ from dateutil.relativedelta import relativedelta
 from bot.errors import InputError
 from bot.eligibility.catalog import Catalog, Mention
 from bot.eligibility.rules import RuleBook, SectionRef, load_rules
-from bot.eligibility.schema import parse_iso_date
+from bot.eligibility.schema import RuleSpec, parse_iso_date
 from bot.eligibility.verdict import INPUT_ORDER, ModelRef, SourceRef, Verdict
 
 if TYPE_CHECKING:
@@ -311,7 +311,7 @@ def _gates(book: RuleBook) -> dict[str, _Gate]:
     return out
 
 
-def _compile(rule, book: RuleBook, gates: dict[str, _Gate]) -> _Rule:  # type: ignore[no-untyped-def]
+def _compile(rule: RuleSpec, book: RuleBook, gates: dict[str, _Gate]) -> _Rule:
     """Compile one rule: expand plans through same_as and attach plan gates."""
     spec = book.spec
     when = rule.when
