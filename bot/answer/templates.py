@@ -14,7 +14,7 @@ from bot.settings import ROOT
 PROMPTS = ROOT / "prompts"
 LANGUAGES = ("en", "ko")
 # Maps that only some languages carry (Korean wording of rule reasons and section summaries).
-OPTIONAL_MAPS = ("reasons", "sections")
+OPTIONAL_MAPS = ("reasons", "sections", "notes")
 
 
 class Templates:
