@@ -128,17 +128,15 @@ class GuardMiddleware:
             return
         headers = Headers(scope=scope)
         origin = headers.get("origin")
-        if origin is None or self.policy.is_same_origin(origin, scope):
-            await self.app(scope, receive, send)
-            return
-        if not self.policy.allows(origin):
+        cross = origin is not None and not self.policy.is_same_origin(origin, scope)
+        if cross and not self.policy.allows(origin):
             # No CORS headers: the browser keeps the page from reading anything of the API.
             body = error_body("origin_not_allowed", f"The site {origin} is not allowed to use this chat API.")
             await JSONResponse(body, status_code=403)(scope, receive, send)
             return
         cors = [(b"access-control-allow-origin", origin.encode("latin-1")), (b"vary", b"Origin"),
-                (b"access-control-expose-headers", b"Retry-After, X-Profile")]
-        if scope["method"] == "OPTIONS" and "access-control-request-method" in headers:
+                (b"access-control-expose-headers", b"Retry-After, X-Profile")] if cross and origin else []
+        if cross and scope["method"] == "OPTIONS" and "access-control-request-method" in headers:
             preflight = Response(status_code=204, headers={"Access-Control-Allow-Methods": "GET, POST, OPTIONS",
                                                            "Access-Control-Allow-Headers": "Content-Type",
                                                            "Access-Control-Max-Age": "600"})
@@ -146,12 +144,21 @@ class GuardMiddleware:
             await preflight(scope, receive, send)
             return
 
+        length = headers.get("content-length", "")
+        if length.isdigit() and int(length) > MAX_BODY_BYTES:
+            # Refused before reading: a JSON error the widget can show (route limits catch chunked bodies).
+            too_big = JSONResponse(error_body("too_large", f"The request body is too large (limit {MAX_BODY_BYTES} bytes)."),
+                                   status_code=413)
+            too_big.raw_headers.extend(cors)
+            await too_big(scope, receive, send)
+            return
+
         async def send_with_cors(message: Message) -> None:
             if message["type"] == "http.response.start":
                 message = {**message, "headers": [*message.get("headers", []), *cors]}
             await send(message)
 
-        await self.app(scope, receive, send_with_cors)
+        await self.app(scope, receive, send_with_cors if cors else send)
 
 
 class ProfileIn(BaseModel):

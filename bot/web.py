@@ -1,5 +1,4 @@
 """The chat page: a Gradio Blocks UI over the bot, mounted at / of the FastAPI app."""
-from __future__ import annotations
 
 import html
 import logging
@@ -30,6 +29,7 @@ PLANS = ["Plus", "Premium", "Max", "Pro", "Business"]
 BILLING = ["monthly", "annual"]
 NOT_SET = "Not set"
 HANGUL = re.compile(r"[\uac00-\ud7a3]")
+BETWEEN_TAGS = re.compile(r">\s*\n\s*<")
 STREAM_EVERY = 0.05  # seconds between page updates while tokens arrive
 
 ALLOWED_TAGS = {"p", "br", "strong", "em", "code", "pre", "ul", "ol", "li", "a", "blockquote", "h3", "h4",
@@ -38,7 +38,7 @@ ALLOWED_ATTRIBUTES = {"a": {"href"}, "div": {"lang"}, "th": {"align"}, "td": {"a
 
 CSS = """
 #chat, #chat .message, #handoff, #profile { font-family: var(--font), "Noto Sans KR", "Noto Sans CJK KR",
-  "Apple SD Gothic Neo", "Malgun Gothic", sans-serif; }
+  "Apple SD Gothic Neo", "Malgun Gothic", "NanumGothic", sans-serif; }
 #chat [lang="ko"] { word-break: keep-all; overflow-wrap: anywhere; line-height: 1.7; }
 #chat details.sources, #chat details { margin-top: .6em; font-size: .92em; }
 #chat details summary { cursor: pointer; font-weight: 600; }
@@ -68,7 +68,8 @@ def _markdown() -> Any:
 def safe_html(markdown_text: str, language: str | None = None) -> str:
     """Return sanitised HTML for markdown text (answers and echoed messages alike)."""
     language = language or ("ko" if HANGUL.search(markdown_text) else "en")
-    body = _markdown().render(markdown_text)
+    # Newlines between block tags would show as blank lines in the chat bubble.
+    body = BETWEEN_TAGS.sub("><", _markdown().render(markdown_text).strip())
     return _cleaner().clean(f'<div lang="{language}">{body}</div>')
 
 
@@ -193,7 +194,7 @@ def build_blocks(bot: SupportBot, settings: Settings, limiter: Any) -> Any:
         with gr.Row(equal_height=False):
             with gr.Column(scale=3, min_width=320):
                 chat = gr.Chatbot(elem_id="chat", label="Conversation", height=560, render_markdown=False,
-                                  sanitize_html=True, feedback_options=("Like", "Dislike"), buttons=["copy"],
+                                  line_breaks=False, sanitize_html=True, feedback_options=("Like", "Dislike"), buttons=["copy"],
                                   placeholder="Ask a question about Carat, or pick an example below.")
                 handoff = gr.HTML("", elem_id="handoff", visible=False)
                 with gr.Row():
@@ -218,6 +219,8 @@ def build_blocks(bot: SupportBot, settings: Settings, limiter: Any) -> Any:
                     concurrency_id="chat", api_visibility="undocumented", show_progress="hidden")
         chat.like(on_like, [state], None, api_visibility="undocumented")
         clear.click(new_chat, None, outputs, api_visibility="undocumented")
+        # The chat's own trash button empties the history: start a new conversation to match.
+        chat.clear(new_chat, None, outputs, api_visibility="undocumented")
     demo.queue(default_concurrency_limit=settings.chat_concurrency)
     return demo
 
