@@ -1,0 +1,1 @@
+"""Eval harness: cases as data, pure scorers, a runner, reports and a regression gate."""

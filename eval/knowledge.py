@@ -1,0 +1,110 @@
+"""What the eval checks answers against: the parsed help-center pages and the rules engine."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from bot.settings import ROOT, Settings
+from eval.numbers import find_dates, link_keys
+
+TEMPLATES_DIR = ROOT / "prompts" / "offline"
+# Per-rule and per-section translations state facts; only the fixed wording around them is "approved text".
+FACT_MAPS = ("reasons", "sections", "notes")
+BIG_CHUNK = 2000  # tokens: one chunk per prose run, so a section's text reads as on the page
+
+
+@dataclass
+class Knowledge:
+    """Sections by id with their text, and the rules engine (loaded lazily)."""
+
+    settings: Settings
+    sections: dict[str, str] = field(default_factory=dict)  # section id -> breadcrumb
+    texts: dict[str, str] = field(default_factory=dict)  # section id -> plain text
+    urls: dict[str, str] = field(default_factory=dict)  # section url -> section id
+    page_files: dict[str, Path] = field(default_factory=dict)  # page id -> file
+    fixed_text: str = ""  # wording of the answer templates (examples, handoff text), dates blanked out
+    known_links: set[str] = field(default_factory=set)  # links the pages, rules and templates use
+    _engine: Any = None
+
+    @property
+    def engine(self) -> Any:
+        """Return the eligibility engine for the configured rules file."""
+        if self._engine is None:
+            from bot.eligibility import Engine
+
+            self._engine = Engine.from_file(self.settings.rules_file)
+        return self._engine
+
+    def resolve_section(self, ref: str) -> list[str]:
+        """Return the section ids a case's reference names: a full id, or an anchor on any page."""
+        ref = ref.strip().lstrip("#")
+        if "#" in ref or ref in self.page_files:
+            return [ref] if ref in self.sections else []
+        return [sid for sid in self.sections if sid.endswith("#" + ref)]
+
+    def section_for_source(self, source: dict[str, Any]) -> str | None:
+        """Return the section id a cited source points at, by id or by URL."""
+        sid = source.get("section_id") or ""
+        if sid:
+            return sid if sid in self.sections else None
+        return self.urls.get(str(source.get("url", "")).rstrip("/"))
+
+    def model_sections(self, model: str) -> set[str]:
+        """Return the section ids the rules of one model cite."""
+        book = self.engine.book
+        mid, _ = self.engine.resolve_model(model)
+        rules = [r for r in book.spec.rules if r.model == mid]
+        anchors = {r.section for r in rules}
+        listed = {p for r in rules if r.when and r.when.plans for p in r.when.plans}
+        for pid, plan in book.spec.plans.items():
+            # A plan-wide date gate (Max annual) reaches every rule listing the plan or the plan it copies.
+            if plan.annual_rule and (pid in listed or plan.same_as in listed):
+                anchors.add(plan.annual_rule.section)
+        page = book.spec.source.page
+        return {f"{page}#{a}" for a in anchors}
+
+    def rules_page(self) -> str:
+        """Return the id of the page the rules come from."""
+        return str(self.engine.book.spec.source.page)
+
+
+def load_knowledge(settings: Settings) -> Knowledge:
+    """Parse the configured pages into section ids, texts and URLs."""
+    from bot.ingest import chunk_section
+    from bot.mdx import load_pages
+
+    k = Knowledge(settings)
+    for page in load_pages(settings.pages_path, settings.docs_base_url):
+        k.page_files[page.id] = page.file
+        for section in page.sections:
+            chunks = chunk_section(page, section, BIG_CHUNK)
+            k.sections[section.id] = section.breadcrumb or page.title
+            k.texts[section.id] = "\n".join([section.breadcrumb, *(c.text for c in chunks)])
+            k.urls[section.url.rstrip("/")] = section.id
+    fixed = template_text(TEMPLATES_DIR)
+    k.fixed_text = find_dates(fixed)[1]  # a date is a fact: it must come from the pages or the rules
+    raw = [*k.texts.values(), *k.urls, fixed]
+    if settings.rules_file.is_file():
+        raw.append(settings.rules_file.read_text(encoding="utf-8"))
+    k.known_links = link_keys("\n".join(raw))
+    return k
+
+
+def template_text(folder: Path) -> str:
+    """Return every fixed string of the answer templates, leaving out the per-rule and per-section maps."""
+    out: list[str] = []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, str):
+            out.append(node)
+
+    for path in sorted(folder.glob("*.yaml")) if folder.is_dir() else []:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        walk({k: v for k, v in data.items() if k not in FACT_MAPS} if isinstance(data, dict) else data)
+    return "\n".join(out)
