@@ -41,8 +41,8 @@ INJECTION = re.compile(
     r"이전 지시|지시(를|사항을)? 무시|시스템 프롬프트|규칙을 무시", re.I)
 TABLE_CUE = re.compile(
     r"\b(what|which)( models?| ones?)?( is| are)?( unlimited| free| included)\b.*\b(me|my|i)\b|"
-    r"\bwhat('s| is) (unlimited|free|included) for me\b|\bwhat do i get\b|\bmy (unlimited )?benefits\b"
-    r"|어떤 모델.*무제한|무제한.*(뭐|무엇|어떤)|내 혜택", re.I)
+    r"\bwhat('s| is) (unlimited|free|included) for me\b|\bwhat do i get\b|\bwhat are my (unlimited )?benefits\b"
+    r"|어떤 모델.*무제한|무제한.*(뭐|무엇|어떤)", re.I)
 DOMAIN = re.compile(
     r"credit|unlimit|plan|subscri|billing|annual|monthly|model|image|video|agent|generat|benefit|promo|carat|"
     r"resolution|signup|sign up|joined|price|pay|크레딧|무제한|플랜|구독|결제|모델|이미지|비디오|영상|에이전트|생성|혜택|가입",
