@@ -9,14 +9,14 @@ import threading
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Iterator
-from urllib.parse import urlsplit
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
+import anyio
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response, StreamingResponse
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from starlette.concurrency import run_in_threadpool
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -25,7 +25,7 @@ from bot.errors import BotError, InputError
 from bot.service import MAX_MESSAGE_CHARS, SupportBot, make_bot
 from bot.settings import Settings, get_settings
 from bot.types import Profile, StreamEvent
-from bot.widget import verify_profile, widget_script
+from bot.widget import accepted_profile, widget_script
 
 log = logging.getLogger("bot.api")
 
@@ -41,6 +41,20 @@ class ApiError(Exception):
     def __init__(self, status: int, code: str, message: str, headers: dict[str, str] | None = None) -> None:
         super().__init__(message)
         self.status, self.code, self.message, self.headers = status, code, message, headers
+
+
+class Workers:
+    """Run the bot's blocking calls in threads, at most `capacity` at once, first come first served."""
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
+        self._limiter: anyio.CapacityLimiter | None = None
+
+    async def run(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        """Call fn in a worker thread; a bounded, fair queue keeps latency even under load."""
+        if self._limiter is None:  # made lazily: it needs the running event loop
+            self._limiter = anyio.CapacityLimiter(self.capacity)
+        return await anyio.to_thread.run_sync(lambda: fn(*args, **kwargs), limiter=self._limiter)
 
 
 def error_body(code: str, message: str) -> dict[str, Any]:
@@ -194,23 +208,6 @@ class FeedbackRequest(BaseModel):
     comment: str | None = Field(None, max_length=2000)
 
 
-def accepted_profile(req: ChatRequest, settings: Settings) -> tuple[Profile | None, str]:
-    """Return the profile to use and whether it was 'none', 'accepted' or 'ignored' (bad signature)."""
-    if req.profile is None:
-        return None, "none"
-    raw = req.profile.model_dump()
-    secret = settings.widget_secret.get_secret_value() if settings.widget_secret else ""
-    if secret and not verify_profile(secret, raw, req.profile_sig, req.profile_expires):
-        # An unsigned profile could claim any plan; answer as if nothing were known.
-        log.info("ignored a profile without a valid signature")
-        return None, "ignored"
-    try:
-        return Profile.model_validate({k: v.strip() for k, v in raw.items() if v and v.strip()}), "accepted"
-    except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-        raise InputError(f"the profile is not valid ({problems})") from None
-
-
 def _client_ip(request: Request) -> str:
     """Return the caller's address (uvicorn resolves trusted proxy headers into it)."""
     return request.client.host if request.client else "unknown"
@@ -230,12 +227,12 @@ def _event_payload(ev: StreamEvent) -> tuple[str, Any]:
     return "error", {"error": ev.error or {"code": "internal", "message": GENERIC_ERROR}}
 
 
-async def _stream_body(first: StreamEvent, events: Iterator[StreamEvent]) -> AsyncIterator[str]:
+async def _stream_body(first: StreamEvent, events: Iterator[StreamEvent], workers: Workers) -> AsyncIterator[str]:
     """Yield SSE text for a bot stream, turning a late failure into an error event."""
     yield _sse(*_event_payload(first))
     while True:
         try:
-            ev = await run_in_threadpool(next, events, _DONE)
+            ev = await workers.run(next, events, _DONE)
         except BotError as exc:
             yield _sse("error", exc.to_dict())
             return
@@ -293,18 +290,23 @@ def install_error_handlers(app: FastAPI) -> None:
 def add_routes(app: FastAPI, bot: SupportBot, settings: Settings, limiter: RateLimiter, policy: OriginPolicy) -> None:
     """Add the API routes; each one parses, limits, calls the bot and serialises."""
 
+    # Offline answers are CPU-bound: threads beyond the cores only fight over the GIL and widen the tail.
+    capacity = settings.chat_concurrency if bot.mode == "llm" else min(settings.chat_concurrency, max(2, os.cpu_count() or 2))
+    workers = Workers(capacity)
+
     def admit(request: Request, req: ChatRequest) -> tuple[Profile | None, str]:
         if isinstance(req.message, str) and len(req.message.strip()) > MAX_MESSAGE_CHARS:
             raise ApiError(413, "too_large", f"The message is too long ({len(req.message.strip())} characters; "
                                              f"the limit is {MAX_MESSAGE_CHARS}).")
         limiter.check(_client_ip(request), req.session_id)
-        return accepted_profile(req, settings)
+        raw = req.profile.model_dump() if req.profile else None
+        return accepted_profile(raw, req.profile_sig, req.profile_expires, settings.widget_secret)
 
     @app.post("/api/chat", tags=["chat"], max_body_size=MAX_BODY_BYTES)
     async def chat(request: Request, req: ChatRequest, response: Response) -> dict[str, Any]:
         """Answer one message; returns the whole Answer as JSON."""
         profile, status = admit(request, req)
-        answer = await run_in_threadpool(bot.ask, req.message, session_id=req.session_id, profile=profile)
+        answer = await workers.run(bot.ask, req.message, session_id=req.session_id, profile=profile)
         response.headers["X-Profile"] = status
         return answer.model_dump(mode="json")
 
@@ -318,10 +320,10 @@ def add_routes(app: FastAPI, bot: SupportBot, settings: Settings, limiter: RateL
         profile, status = admit(request, req)
         events = bot.stream(req.message, session_id=req.session_id, profile=profile)
         # Pull the first event here so bad input still gets a plain JSON 400, not a broken stream.
-        first = await run_in_threadpool(next, events, _DONE)
+        first = await workers.run(next, events, _DONE)
         if first is _DONE:
             raise RuntimeError("the answer stream ended without a final event")
-        return StreamingResponse(_stream_body(first, events), media_type="text/event-stream",
+        return StreamingResponse(_stream_body(first, events, workers), media_type="text/event-stream",
                                  headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no", "X-Profile": status})
 
     @app.post("/api/feedback", tags=["chat"], max_body_size=MAX_BODY_BYTES)
@@ -329,7 +331,7 @@ def add_routes(app: FastAPI, bot: SupportBot, settings: Settings, limiter: RateL
         """Store a thumbs up/down (and an optional comment) on one answer."""
         limiter.check(_client_ip(request), None)
         try:
-            await run_in_threadpool(bot.feedback, req.session_id, req.turn_id, req.rating, req.comment)
+            await workers.run(bot.feedback, req.session_id, req.turn_id, req.rating, req.comment)
         except InputError:
             # Every other field was checked by the request model: what is left is an unknown turn.
             raise ApiError(404, "not_found", "No such answer in this conversation.") from None
@@ -338,7 +340,7 @@ def add_routes(app: FastAPI, bot: SupportBot, settings: Settings, limiter: RateL
     @app.get("/healthz", tags=["ops"])
     async def healthz() -> JSONResponse:
         """Report whether the help-center index is present and which answer mode is on."""
-        index = await run_in_threadpool(_index_present, bot)
+        index = await anyio.to_thread.run_sync(_index_present, bot)
         body = {"status": "ok" if index else "degraded", "index": index, "mode": bot.mode}
         return JSONResponse(body, status_code=200 if index else 503)
 

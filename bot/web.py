@@ -23,7 +23,7 @@ EXAMPLES = [
     "Is Seedream 4.0 unlimited for me?",
     "Why are my credits dropping?",
     "How do I get the free video model in Agent 2.0?",
-    "프리미엄 연간 요금제인데 Kling 영상 모델도 무제한인가요?",
+    "크레딧이 왜 계속 줄어드나요?",
 ]
 PLANS = ["Plus", "Premium", "Max", "Pro", "Business"]
 BILLING = ["monthly", "annual"]
@@ -40,7 +40,9 @@ CSS = """
 #chat, #chat .message, #handoff, #profile { font-family: var(--font), "Noto Sans KR", "Noto Sans CJK KR",
   "Apple SD Gothic Neo", "Malgun Gothic", "NanumGothic", sans-serif; }
 #chat [lang="ko"] { word-break: keep-all; overflow-wrap: anywhere; line-height: 1.7; }
-#chat details.sources, #chat details { margin-top: .6em; font-size: .92em; }
+#chat [lang] ul, #chat [lang] ol { padding-left: 1.4em; margin: .3em 0; }
+#chat [lang] strong { font-weight: 600; }
+#chat details { margin-top: .6em; font-size: .92em; }
 #chat details summary { cursor: pointer; font-weight: 600; }
 #chat details ul { margin: .3em 0 0 1.1em; }
 #handoff { border: 1px solid var(--color-accent); border-radius: 8px; padding: .8em 1em; }

@@ -14,8 +14,16 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import logging
 import time
 from pathlib import Path
+
+from pydantic import SecretStr, ValidationError
+
+from bot.errors import InputError
+from bot.types import Profile
+
+log = logging.getLogger("bot.widget")
 
 HERE = Path(__file__).resolve().parent
 PROFILE_FIELDS = ("plan", "billing", "signup_date")
@@ -41,6 +49,22 @@ def verify_profile(secret: str, profile: dict[str, str | None], signature: str |
     if expires is not None and (now if now is not None else time.time()) > expires:
         return False
     return hmac.compare_digest(sign_profile(secret, profile, expires), signature.strip().lower())
+
+
+def accepted_profile(raw: dict[str, str | None] | None, signature: str | None, expires: int | None,
+                     secret: SecretStr | None) -> tuple[Profile | None, str]:
+    """Return the profile to use and whether it was 'none', 'accepted' or 'ignored' (bad signature)."""
+    if raw is None:
+        return None, "none"
+    if secret and not verify_profile(secret.get_secret_value(), raw, signature, expires):
+        # An unsigned profile could claim any plan: answer as if nothing were known.
+        log.info("ignored a profile without a valid signature")
+        return None, "ignored"
+    try:
+        return Profile.model_validate({k: v.strip() for k, v in raw.items() if v and v.strip()}), "accepted"
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        raise InputError(f"the profile is not valid ({problems})") from None
 
 
 def widget_script(allowed_origins: list[str], any_origin: bool, support_url: str | None = None) -> str:

@@ -122,8 +122,8 @@
     constructor() {
       super();
       var lang = (script.dataset.lang || document.documentElement.lang || "en").slice(0, 2).toLowerCase();
-      this.lang = TEXT[lang] ? lang : "en";
-      this.t = TEXT[this.lang];
+      this.uiLang = TEXT[lang] ? lang : "en";
+      this.t = TEXT[this.uiLang];
       this.state = Object.assign({ session_id: null, messages: [], open: false }, load());
       this.profile = {
         plan: script.dataset.plan || null, billing: script.dataset.billing || null,
@@ -133,6 +133,12 @@
       };
       this.busy = false;
       this.root = this.attachShadow({ mode: "open" });
+    }
+
+    /* Built on connection: a constructor may not set attributes (the accent colour is one). */
+    connectedCallback() {
+      if (this.built) return;
+      this.built = true;
       this.build();
     }
 
