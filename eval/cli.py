@@ -135,7 +135,9 @@ def cmd_bless(args: argparse.Namespace) -> int:
     newly_ok = [c["id"] for c in doc["cases"] if c["passed"] and not old.get(c["id"], {}).get("passed", False)]
     newly_bad = [c["id"] for c in doc["cases"] if not c["passed"] and old.get(c["id"], {}).get("passed", False)]
     print(f"baseline written: {args.baseline} ({doc['run']['mode']}, {len(doc['cases']) - len(now_failing)}/{len(doc['cases'])} passing)")
-    if newly_ok:
+    if not old:
+        print("first baseline for this mode")
+    elif newly_ok:
         print(f"now expected to pass: {', '.join(newly_ok)}")
     if newly_bad:
         print(f"accepted as failing (were passing): {', '.join(newly_bad)}")

@@ -43,8 +43,9 @@ def gap_reasons(turn: dict[str, Any], low_score: float) -> list[str]:
     score = turn.get("top_score")
     if score is None and turn.get("retrieved"):
         score = turn["retrieved"][0].get("dense")
-    if score is None or score < low_score:
-        reasons.append("no search match" if score is None else f"low score {score:.2f}")
+    # No score means no search was made (a verdict straight from the rules): nothing to judge.
+    if score is not None and score < low_score:
+        reasons.append(f"low score {score:.2f}")
     if turn.get("rating") == "down":
         reasons.append("thumbs-down" + (f": {turn['comment']}" if turn.get("comment") else ""))
     return reasons

@@ -21,7 +21,7 @@ details.failed{border-left:4px solid #c62f2f}details.regression{border-left:6px 
 details.passed{border-left:4px solid #1f8a4c}summary{cursor:pointer;font-weight:600}
 pre{white-space:pre-wrap;word-break:break-word;background:#f2f4f7;padding:8px;border-radius:4px;margin:4px 0;font-size:12.5px}
 .ok{color:#1f8a4c;font-weight:600}.no{color:#c62f2f;font-weight:600}.small{font-size:12px;color:#5b6475}
-.charts{display:flex;flex-wrap:wrap;gap:18px}.charts figure{margin:0;background:#fff;border:1px solid #dde1e7;padding:8px}
+.charts{display:flex;flex-wrap:wrap;gap:18px;align-items:flex-start}.charts figure{margin:0;background:#fff;border:1px solid #dde1e7;padding:8px}
 """
 
 
@@ -32,7 +32,7 @@ def _e(value: Any) -> str:
 
 def bar_chart(title: str, rows: dict[str, dict[str, Any]]) -> str:
     """Return an inline SVG of horizontal pass-rate bars, one per group."""
-    width, label_w, bar_w, row_h = 460, 150, 230, 20
+    width, label_w, bar_w, row_h = 500, 150, 230, 20
     height = 28 + row_h * len(rows)
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img" aria-label="{_e(title)}">',
              f'<text x="0" y="14" font-size="13" font-weight="600">{_e(title)}</text>']
@@ -119,6 +119,14 @@ def _case_html(case: dict[str, Any], regression: bool) -> str:
     return "".join(out) + "</details>"
 
 
+def _bound(limit: dict[str, Any] | None, mode: str) -> str:
+    """Return a threshold as text ('≥ 0.9'), or '' when none applies in this mode."""
+    if not limit or (limit.get("modes") and mode not in limit["modes"]):
+        return ""
+    parts = [f"≥ {limit['min']}" if limit.get("min") is not None else "", f"≤ {limit['max']}" if limit.get("max") is not None else ""]
+    return " ".join(p for p in parts if p)
+
+
 def render_html(results: dict[str, Any]) -> str:
     """Return the whole report page."""
     run, agg, gate = results["run"], results["aggregates"], results["gate"]
@@ -137,15 +145,18 @@ def render_html(results: dict[str, Any]) -> str:
         blockers.append("<p><b>Below threshold</b>: " + _e("; ".join(gate["below"])) + "</p>")
     if gate["fixed"]:
         blockers.append(f"<p class='small'>Fixed since the baseline: {_e(', '.join(gate['fixed']))}</p>")
-    figures = "".join(f"<tr><td>{_e(n)}</td><td>{_e(agg.get(n))}</td></tr>" for n in SHOWN_AGGREGATES if agg.get(n) is not None)
-    figures += "".join(f"<tr><td>{_e(n)} (judged)</td><td>{_e(v)}</td></tr>" for n, v in agg.get("judged", {}).items())
+    bounds = results.get("thresholds", {})
+    figures = "".join(f"<tr><td>{_e(n)}</td><td>{_e(agg.get(n))}</td><td>{_e(_bound(bounds.get(n), run['mode']))}</td></tr>"
+                      for n in SHOWN_AGGREGATES if agg.get(n) is not None)
+    figures += "".join(f"<tr><td>{_e(n)} (judged, informational)</td><td>{_e(v)}</td><td></td></tr>"
+                       for n, v in agg.get("judged", {}).items())
     latencies = [t["seconds"] * 1000 for c in results["cases"] for t in c["turns"]]
     charts = (f"<div class='charts'><figure>{bar_chart('Pass rate by priority', agg['by_priority'])}</figure>"
               f"<figure>{bar_chart('Pass rate by tag', agg['by_tag'])}</figure>"
               f"<figure>{histogram('Latency per turn (ms)', latencies)}</figure></div>")
     hashes = "".join(f"<tr><td>{_e(k)}</td><td><code>{_e(v)}</code></td></tr>" for k, v in run["hashes"].items())
     body = [head, "<h2>What blocks publishing</h2>", "".join(blockers) or "<p>Nothing: every gate check passed.</p>",
-            "<h2>Figures</h2>", charts, f"<table><tr><th>figure</th><th>value</th></tr>{figures}</table>",
+            "<h2>Figures</h2>", charts, f"<table><tr><th>figure</th><th>value</th><th>bound</th></tr>{figures}</table>",
             "<h2>Cases</h2><p class='small'>Regressions first, then failures (critical first), then passes.</p>",
             "".join(_case_html(c, c["id"] in regressions) for c in cases),
             f"<h2>Inputs</h2><table>{hashes}</table>"]

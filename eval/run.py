@@ -83,6 +83,7 @@ def execute(req: RunRequest, progress: Callable[[CaseResult], None] | None = Non
             "judge_repeats": req.judge_repeats,
         },
         "aggregates": aggregates,
+        "thresholds": {k: v.model_dump(exclude_none=True) for k, v in config.thresholds.items()},
         "gate": gate.to_dict(),
         "cases": cases,
     }

@@ -103,7 +103,7 @@ def citation_score(sources: Sequence[Mapping[str, Any]], resolve: Callable[[Mapp
         problems.append("no source cited")
     if problems:
         return Score("citations", False, len(problems), "; ".join(problems))
-    return Score("citations", True, len(sources), f"{len(sources)} citation(s), all retrieved sections")
+    return Score("citations", True, len(sources), f"{len(sources)} citation(s), each a section the turn retrieved or the tool cited")
 
 
 def invented_numbers(answer: str, support: str, known_links: set[str] | frozenset[str] = frozenset()) -> Score:
@@ -119,8 +119,8 @@ def evidence_score(evidence: Sequence[Sequence[str]], context: str) -> Score:
     missing = [alts for alts in evidence if not any(contains(context, e) for e in alts)]
     if missing:
         said = "; ".join(" | ".join(repr(a) for a in alts) for alts in missing)
-        return Score("evidence", False, len(evidence) - len(missing), f"retrieved text lacks {said}")
-    return Score("evidence", True, len(evidence), "retrieved text contains the page wording")
+        return Score("evidence", False, len(evidence) - len(missing), f"the retrieved and cited sections lack {said}")
+    return Score("evidence", True, len(evidence), "the retrieved and cited sections contain the page wording")
 
 
 def eligibility_calls(tool_calls: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:

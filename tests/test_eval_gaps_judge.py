@@ -23,7 +23,7 @@ def store_turn(store: ConversationStore, question: str, route: str, dense: float
 
 def test_gaps_group_handoffs_weak_matches_and_thumbs_down(tmp_path: Path) -> None:
     store = ConversationStore(f"sqlite:///{tmp_path / 'bot.db'}")
-    store_turn(store, "Is Seedream 4.0 unlimited?", "eligibility", 0.91)
+    store_turn(store, "Is Seedream 4.0 unlimited?", "eligibility", None)
     store_turn(store, "I want a refund for Seedream", "handoff", 0.9)
     store_turn(store, "Do you have a student discount?", "handoff", 0.78)
     sid, tid = store_turn(store, "Why was I charged for Midjourney?", "eligibility", 0.9)
@@ -43,9 +43,10 @@ def test_gaps_group_handoffs_weak_matches_and_thumbs_down(tmp_path: Path) -> Non
     assert json.dumps(report.to_dict())
 
 
-def test_turn_without_retrieval_counts_as_a_weak_match() -> None:
-    assert gap_reasons({"route": "answer", "top_score": None, "retrieved": []}, 0.8) == ["no search match"]
+def test_a_verdict_from_the_rules_alone_is_not_a_weak_match() -> None:
+    assert gap_reasons({"route": "eligibility", "top_score": None, "retrieved": []}, 0.8) == []
     assert gap_reasons({"route": "answer", "top_score": 0.9}, 0.8) == []
+    assert gap_reasons({"route": "answer", "top_score": None, "retrieved": [{"dense": 0.5}]}, 0.8) == ["low score 0.50"]
 
 
 # --- judge -------------------------------------------------------------------------------------
