@@ -48,7 +48,7 @@ class Settings(BaseSettings):
     rate_limit_session: int = Field(20, ge=0, description="Chat requests per minute allowed for one conversation (0 turns the limit off).")
     rate_limit_ip: int = Field(60, ge=0, description="Chat requests per minute allowed from one IP address (0 turns the limit off).")
     widget_secret: SecretStr | None = Field(None, description="HMAC-SHA256 key for signed widget profiles; when set, a profile without a valid signature is ignored.")
-    chat_concurrency: int = Field(8, ge=1, le=256, description="Chat answers the web page computes at the same time.")
+    chat_concurrency: int = Field(8, ge=1, le=256, description="Chat answers computed at the same time by the page and the API (offline answers: at most one per CPU core, at least 2).")
     support_url: str | None = Field(None, description="Where 'talk to a person' points (contact form, mailto: or chat link); unset shows the conversation reference to quote.")
 
     @property

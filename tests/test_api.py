@@ -13,6 +13,7 @@ from bot.api import RateLimiter, create_app
 from bot.service import MAX_MESSAGE_CHARS, SupportBot, make_bot
 from bot.settings import get_settings
 from bot.widget import canonical_profile, sign_profile, verify_profile
+from tests.openai_stub import OpenAIStub, text
 
 SEEDREAM = "Is Seedream 4.0 unlimited for me?"
 PREMIUM = {"plan": "Premium", "billing": "annual", "signup_date": "2026-03-01"}
@@ -351,9 +352,27 @@ def test_without_a_secret_profiles_are_taken_as_is(client):
 
 # --- no secret in any response ---------------------------------------------------------------
 
-def test_no_secret_appears_in_any_response_or_page(bot, data_dir):
-    with client_for(bot, data_dir, web=True, openai_api_key=API_KEY, widget_secret=WIDGET_SECRET,
-                    allowed_origins="https://shop.example") as c:
+def test_no_secret_appears_in_any_response_or_page(data_dir):
+    """LLM mode against a local stub, with a key and a widget secret set: neither shows anywhere."""
+    with OpenAIStub(default=text("Chatting with the AI agent still uses credits [1].")) as stub:
+        settings = get_settings(data_dir=data_dir, openai_api_key=API_KEY, openai_base_url=stub.base_url,
+                                llm_retries=0, llm_timeout=5.0, widget_secret=WIDGET_SECRET,
+                                allowed_origins="https://shop.example")
+        llm_bot = make_bot(settings)
+        assert llm_bot.mode == "llm"
+        responses = _every_response(TestClient(create_app(settings, bot=llm_bot), raise_server_exceptions=False))
+        assert stub.calls >= 2
+    stream = [r for r in responses if r.headers.get("content-type", "").startswith("text/event-stream")][0]
+    assert [e for e, _ in sse(stream.text)].count("token") > 1 and sse(stream.text)[-1][1]["mode"] == "llm"
+    for resp in responses:
+        text_and_headers = resp.text + json.dumps(dict(resp.headers))
+        assert API_KEY not in text_and_headers and WIDGET_SECRET not in text_and_headers, resp.url
+        assert "sk-test" not in text_and_headers and "whsec-" not in text_and_headers, resp.url
+
+
+def _every_response(c: TestClient) -> list[Any]:
+    """Call every page and route, the failing ways included."""
+    with c:
         answer = c.post("/api/chat", json={"message": SEEDREAM, "profile": PREMIUM}).json()
         responses = [
             c.get("/"), c.get("/config"), c.get("/gradio_api/info"), c.get("/healthz"), c.get("/widget.js"),
@@ -366,10 +385,7 @@ def test_no_secret_appears_in_any_response_or_page(bot, data_dir):
             c.post("/api/feedback", json={"session_id": answer["session_id"], "turn_id": "nope", "rating": "up"}),
             c.get("/api/nothing-here"),
         ]
-    for resp in responses:
-        text = resp.text + json.dumps(dict(resp.headers))
-        assert API_KEY not in text and WIDGET_SECRET not in text, resp.url
-        assert "sk-test" not in text and "whsec-" not in text, resp.url
+    return responses
 
 
 # --- the page's HTML sanitiser ----------------------------------------------------------------

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from browser_helpers import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, require_chromium, serve_app, serve_folder
+from tests.browser_helpers import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, require_chromium, serve_app, serve_folder
 from bot.widget import sign_profile
 
 pytestmark = pytest.mark.browser
