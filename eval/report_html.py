@@ -99,6 +99,9 @@ def _case_html(case: dict[str, Any], regression: bool) -> str:
     for turn in case["turns"]:
         out.append(f"<p><b>Customer:</b> {_e(turn['question'])}</p><pre>{_e(turn['answer'])}</pre>"
                    f'<p class="small">route {_e(turn["route"])} · {turn["seconds"] * 1000:.0f} ms · {turn["tokens"]} tokens</p>')
+    if final.get("corrected") or final.get("mode") not in (None, "offline", "llm"):
+        out.append(f"<p class='small'>answer mode {_e(final.get('mode'))}"
+                   f"{' · the grounding check replaced the model text' if final.get('corrected') else ''}</p>")
     if not case["turns"]:
         out.append(f"<p><b>Customer:</b> {_e(case['question'])}</p>")
     retrieved = final.get("retrieved") or []

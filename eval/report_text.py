@@ -9,6 +9,7 @@ SHOWN_AGGREGATES = (
     "pass_rate", "critical_pass_rate", "route_accuracy", "retrieval_hit_at_1", "retrieval_hit_at_k", "retrieval_mrr",
     "tool_call_accuracy", "tool_consistency", "required_facts_rate", "forbidden_claims_rate", "citation_validity",
     "no_invented_numbers", "evidence_rate", "language_accuracy", "latency_p50_ms", "latency_p95_ms", "tokens_per_turn",
+    "corrected_rate",
 )
 
 
@@ -33,6 +34,7 @@ def summary(results: dict[str, Any], *, verbose: bool = False) -> str:
     for name, value in agg.get("judged", {}).items():
         lines.append(f"  {name:<22} {value}  (judged; informational)")
     lines.append("")
+    lines.append("answer modes: " + ", ".join(f"{k} {v}" for k, v in agg.get("answer_modes", {}).items()))
     lines.append("by priority: " + ", ".join(f"{k} {v['passed']}/{v['cases']}" for k, v in agg["by_priority"].items()))
     lines.append("by tag: " + ", ".join(f"{k} {v['passed']}/{v['cases']}" for k, v in agg["by_tag"].items()))
     by_id = {c["id"]: c for c in results["cases"]}

@@ -5,7 +5,7 @@ import hashlib
 import json
 import statistics
 import subprocess
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -67,6 +67,9 @@ def aggregate(cases: Sequence[dict[str, Any]]) -> dict[str, Any]:
     out["latency_p50_ms"] = round(percentile(ms, 50), 1)
     out["latency_p95_ms"] = round(percentile(ms, 95), 1)
     out["tokens_per_turn"] = round(statistics.fmean(t["tokens"] for t in turns), 1) if turns else 0.0
+    finals = [c.get("final") or {} for c in cases if c.get("final")]
+    out["corrected_rate"] = _rate(bool(f.get("corrected")) for f in finals)
+    out["answer_modes"] = dict(sorted(Counter(str(f.get("mode")) for f in finals).items()))
     judged = defaultdict(list)
     for c in cases:
         for s in c.get("judged", []):

@@ -108,11 +108,11 @@ def make_bots(settings: Settings) -> Callable[[date], Any]:
 
 
 def run_case(lc: LoadedCase, bot_for: Callable[[date], Any], knowledge: Knowledge, options: RunOptions) -> CaseResult:
-    """Ask every message of a case with one session and grade the last answer."""
+    """Ask every message of a case in one conversation and grade the last answer."""
     case = lc.case
     day = case.today or options.as_of
     result = CaseResult(case.id, lc.file.name, case.priority, list(case.tags), case.last_question)
-    session: str | None = None
+    conversation: str | None = None
     try:
         bot = bot_for(day)
         for turn in case.turns:
@@ -120,9 +120,9 @@ def run_case(lc: LoadedCase, bot_for: Callable[[date], Any], knowledge: Knowledg
             if turn.profile is not None and case.profile is not None:
                 profile = case.profile.merged(turn.profile)
             started = time.perf_counter()
-            answer = bot.ask(turn.text, session_id=session, profile=profile)
+            answer = bot.ask(turn.text, session_id=conversation, profile=profile)
             seconds = time.perf_counter() - started
-            session = answer.session_id
+            conversation = answer.session_id
             tokens = answer.usage.prompt_tokens + answer.usage.completion_tokens
             result.turns.append(TurnRecord(turn.text, answer.answer, answer.route, round(seconds, 4), tokens))
             result.final = answer.model_dump(mode="json", include=set(ANSWER_FIELDS))

@@ -41,7 +41,7 @@ def test_shipped_cases_are_valid_and_agree_with_the_rules_engine(shipped, knowle
     assert validate(shipped, knowledge, load_config().run.as_of) == []
 
 
-def test_shipped_cases_cover_what_the_brief_lists(shipped) -> None:
+def test_shipped_cases_cover_every_kind_of_question(shipped) -> None:
     tags = {t for lc in shipped for t in lc.case.tags}
     assert {"table", "faq", "agent", "benefits", "korean", "typo", "paraphrase", "off-topic", "injection", "clarify",
             "handoff", "multi-turn"} <= tags

@@ -39,7 +39,7 @@ def run(tmp_path: Path, ids: list[str], data_dir: Path | None = None, **settings
 
 @pytest.fixture(scope="module")
 def shared_index(built) -> Path:
-    """Return the data folder of the session's index of the shipped pages."""
+    """Return the data folder of the shared index of the shipped pages."""
     return built[0].data_dir
 
 
@@ -99,3 +99,28 @@ def test_cli_run_exit_codes_regressions_and_bless_refusal(tmp_path: Path) -> Non
     bless = subprocess.run([sys.executable, "-m", "eval", "bless", "--from", str(tmp_path / "out" / "results.json"),
                             "--baseline", str(baseline)], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert bless.returncode == 2 and "partial run" in bless.stderr
+
+
+def test_llm_mode_with_judge_against_a_local_stub(tmp_path: Path, shared_index: Path) -> None:
+    from tests.openai_stub import OpenAIStub
+
+    def reply(request: dict) -> str:
+        if "You grade one answer" in str(request["messages"][-1].get("content")):
+            return '{"faithfulness": 0.5, "correctness": 1.0, "reason": "scripted"}'
+        return "Seedream 4.0 is unlimited for you."
+
+    with OpenAIStub(responder=reply) as stub:
+        settings = get_settings(openai_base_url=stub.base_url)
+        req = RunRequest(mode="llm", settings=settings, ids=["covered-seedream-premium-march"], out_dir=tmp_path / "out",
+                         data_dir=shared_index, baseline=tmp_path / "none.json", judge_repeats=2)
+        doc = execute(req)
+    case = doc["cases"][0]
+    assert doc["run"]["mode"] == "llm" and case["final"]["mode"] in ("llm", "degraded")
+    assert [s["name"] for s in case["judged"]] == ["judge_faithfulness", "judge_correctness"]
+    assert doc["aggregates"]["judged"] == {"judge_faithfulness": 0.5, "judge_correctness": 1.0}
+    assert "spread 0.0" in case["judged"][0]["reason"]
+
+
+def test_llm_mode_needs_a_model(tmp_path: Path) -> None:
+    with pytest.raises(SystemExit, match="needs a model"):
+        execute(RunRequest(mode="llm", settings=get_settings(), out_dir=None))
