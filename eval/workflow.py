@@ -137,5 +137,5 @@ def impact_text(result: Impact, cases: list[LoadedCase]) -> str:
             why.append(f"rules for {result.via_rules[cid]}")
         lines.append(f"  {cid:<40} {files[cid]:<20} {'; '.join(why)}")
     if ids:
-        lines.append(f"run them: python -m eval run {' '.join('--case ' + c for c in ids[:8])}{' ...' if len(ids) > 8 else ''}")
+        lines.append(f"run them: python -m eval run --page '{result.target}'")
     return "\n".join(lines)
