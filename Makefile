@@ -21,11 +21,16 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(PY) app.py
 
+# The eval gate first, so pytest's summary is the last line.
 test: $(STAMP)
+	$(PY) -m eval run
 	$(PY) -m pytest
 
 index: $(STAMP)
 	$(PY) -m bot index
+
+eval: $(STAMP)
+	$(PY) -m eval run
 
 bench: $(STAMP)
 	$(PY) bench/index.py

@@ -62,10 +62,12 @@ def tool_sections(tool_calls: list[Mapping[str, Any]], knowledge: Knowledge) -> 
     for call in tool_calls:
         result = call.get("result") or {}
         for verdict in [result, *(result.get("rows") or [])]:
-            url = str((verdict.get("source") or {}).get("url", "")).rstrip("/")
-            sid = knowledge.urls.get(url)
-            if sid and sid not in out:
-                out.append(sid)
+            urls = [str((verdict.get("source") or {}).get("url", ""))]
+            urls += [ref.url for ref in knowledge.engine.plan_sources(verdict.get("plan"))] if verdict.get("plan") else []
+            for url in urls:
+                sid = knowledge.urls.get(url.rstrip("/"))
+                if sid and sid not in out:
+                    out.append(sid)
     return out
 
 

@@ -32,10 +32,11 @@ def tool_call(v: Verdict) -> ToolCall:
 def verdict_source(v: Verdict) -> Source:
     """Return the help-center section a verdict cites."""
     return Source(title=v.source.title, section=v.source.section, url=v.source.url,
-                  section_id=_section_id(v.source.url))
+                  section_id=section_id_of(v.source.url))
 
 
-def _section_id(url: str) -> str:
+def section_id_of(url: str) -> str:
+    """Return the section id (PAGE_ID#anchor) of a help-center URL."""
     path, _, anchor = url.partition("#")
     page = path.split("/docs/", 1)[-1]
     return f"{page}#{anchor}" if anchor else page

@@ -33,7 +33,7 @@ DATE_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("rel", re.compile(r"\b(?P<rel>last|this)\s+(?P<unit>month|year)\b", re.I)),
     ("text", re.compile(rf"\b(?:since|in|joined|signed up|subscribed|from)\s+(?:on\s+)?{MONTH}(?:\s+(?P<d>\d{{1,2}}){ORD})?\b", re.I)),
     ("year", re.compile(r"\b(?:since|in|joined|signed up in|subscribed in)\s+(?P<y>20\d\d)\b", re.I)),
-    ("day", re.compile(r"\b(?P<w>yesterday|today)\b", re.I)),
+    ("day", re.compile(r"\b(?:joined|signed up|subscribed|started)\s+(?P<w>yesterday|today)\b", re.I)),
 ]
 BILLING = [
     ("annual", re.compile(r"\b(annual(ly)?|yearly|per year|a year plan|year plan|12[- ]month)\b|연간|연 ?결제|연 ?구독|1년 ?구독", re.I)),

@@ -15,6 +15,7 @@ from bot.answer.compose import (
     render_profile_table,
     render_verdict,
     retrieved,
+    section_id_of,
     tool_call,
     verdict_source,
 )
@@ -29,6 +30,10 @@ from bot.types import Answer, Language, Profile, Source, StreamEvent, ToolCall
 # Dense similarity (multilingual-e5) below which retrieved text is not about the question.
 MIN_RELEVANT = 0.80
 MIN_ON_TOPIC = 0.77
+# Without a single Carat word, only a very close passage keeps a message on topic.
+OFF_TOPIC_UNLESS = 0.87
+# A passage this close means the message is the help center's own question.
+CLOSE_MATCH = 0.90
 MAX_MODELS = 4
 HANDOFF = re.compile(
     r"\b(human|real person|a person|someone real|talk to (someone|somebody)|speak (to|with)|representative|"
@@ -45,7 +50,8 @@ TABLE_CUE = re.compile(
     r"|어떤 모델.*무제한|무제한.*(뭐|무엇|어떤)", re.I)
 DOMAIN = re.compile(
     r"credit|unlimit|plan|subscri|billing|annual|monthly|model|image|video|agent|generat|benefit|promo|carat|"
-    r"resolution|signup|sign up|joined|price|pay|크레딧|무제한|플랜|구독|결제|모델|이미지|비디오|영상|에이전트|생성|혜택|가입",
+    r"resolution|signup|sign up|joined|price|pay|free|cost|charge|deduct|low on|limit|version|account|support|"
+    r"nanobanana|seedream|flux|sora|veo|kling|midjourney|lip ?sync|크레딧|무제한|플랜|구독|결제|모델|이미지|비디오|영상|에이전트|생성|혜택|가입",
     re.I)
 # Words that make a message a question about something beyond the profile facts it states.
 DOMAIN_QUESTION = re.compile(r"\?|^\s*(why|how|what|where|when|which|can|could|does|do|is|are|should)\b|왜|어떻게|무엇|뭐|어디|언제|나요|까요|인가요", re.I)
@@ -98,24 +104,43 @@ class OfflineAnswerer:
         injection = bool(INJECTION.search(message))
         if models:
             text, route, sources = self._eligibility(turn, models, tpl)
+            hits = self.retriever.search(message, k=5)
+            if route == "clarify" and turn.profile.is_empty():
+                # A general question ("isn't Nanobanana Pro also unlimited?"): give the help center's
+                # answer first, then ask for the facts that would make it personal.
+                general, docs_sources = compose_docs(self._relevant(hits)[:1], turn.lang, tpl)
+                if general:
+                    text = f"{general}\n\n{text}"
+                    sources = docs_sources + [s for s in sources if s.url not in {d.url for d in docs_sources}]
             if injection:
                 text = tpl.render("injection").split(". ")[0] + ".\n\n" + text
-            return self._done(turn, route, text, sources, [], mode)
+            return self._done(turn, route, text, sources, hits, mode)
         if injection:
             return self._done(turn, "refuse", tpl.render("injection"), [], [], mode)
-        if wants_table or (turn.facts.has_profile_facts() and not DOMAIN_QUESTION.search(message)):
+        hits = self.retriever.search(message, k=5)
+        best = max((h.dense for h in hits), default=0.0)
+        # A message that only states facts ("Premium annual since March") gets the customer's table,
+        # unless it reads like a help-center question ("Pro plan says unlimited video but ...").
+        facts_only = turn.facts.has_profile_facts() and not DOMAIN_QUESTION.search(message) and best < CLOSE_MATCH
+        if wants_table or facts_only:
             text, route, sources = self._profile_table(turn, tpl)
-            return self._done(turn, route, text, sources, [], mode)
-        hits = self.retriever.search(message, k=3)
+            return self._done(turn, route, text, sources, hits, mode)
         on_topic = DOMAIN.search(message) or turn.facts.has_profile_facts()
-        best = hits[0].dense if hits else 0.0
-        if not on_topic and best < MIN_RELEVANT:
+        if not on_topic and best < OFF_TOPIC_UNLESS:
             return self._done(turn, "refuse", tpl.render("off_topic"), [], hits, mode)
-        relevant = [h for h in hits if h.dense >= MIN_RELEVANT and h.score >= hits[0].score * 0.5][:2]
+        relevant = self._relevant(hits)
         if not relevant or best < MIN_ON_TOPIC:
             return self._done(turn, "handoff", tpl.render("no_answer"), [], hits, mode)
         text, sources = compose_docs(relevant, turn.lang, tpl)
         return self._done(turn, "answer", text, sources, hits, mode)
+
+    @staticmethod
+    def _relevant(hits: list[Hit]) -> list[Hit]:
+        """Return up to two hits about the question, the closest in meaning first."""
+        if not hits:
+            return []
+        keep = [h for h in hits if h.dense >= MIN_RELEVANT and h.score >= hits[0].score * 0.5]
+        return sorted(keep, key=lambda h: -h.dense)[:2]
 
     # --- turn state -----------------------------------------------------------------------
     def prepare(self, message: str, conv: Conversation, request_profile: Profile | None) -> Turn:
@@ -194,9 +219,9 @@ class OfflineAnswerer:
             if v.verdict == "unknown" and v.missing:
                 continue
             blocks.append(render_verdict(v, turn.lang, tpl, with_notes=len(verdicts) == 1))
-            src = verdict_source(v)
-            if src.url not in {s.url for s in sources}:
-                sources.append(src)
+            for src in (verdict_source(v), *self._plan_sources(v)):
+                if src.url not in {s.url for s in sources}:
+                    sources.append(src)
         if needs:
             asking = [v for v in verdicts if v.verdict == "unknown" and v.missing]
             turn.conv.facts["pending"] = {"models": [[v.model.id, v.variant] for v in asking]}
@@ -204,6 +229,11 @@ class OfflineAnswerer:
             return "\n\n".join(blocks), "clarify", sources
         turn.conv.facts.pop("pending", None)
         return "\n\n".join(blocks), "eligibility", sources
+
+    def _plan_sources(self, v: Verdict) -> list[Source]:
+        """Return the section of a plan rule behind the verdict (Max's 'same as Premium')."""
+        return [Source(title=r.title, section=r.section, url=r.url, section_id=section_id_of(r.url))
+                for r in self.engine.plan_sources(v.plan)]
 
     def _clarify(self, turn: Turn, asking: list[Verdict], needs: list[str], tpl: Templates) -> str:
         """Ask one question for everything still needed."""

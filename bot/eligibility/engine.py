@@ -90,6 +90,12 @@ class Engine:
         return cls(load_rules(path, pages))
 
     # --- public API -------------------------------------------------------------------
+    def plan_sources(self, plan: str | None) -> list[SourceRef]:
+        """Return the sections a plan's own rule comes from (Max: 'same benefits as Premium')."""
+        spec = self.book.spec.plans.get(plan or "")
+        rule = spec.annual_rule if spec is not None and spec.same_as else None
+        return [self._sources[rule.section]] if rule is not None and rule.section in self._sources else []
+
     def resolve_model(self, text: str) -> tuple[str, str | None]:
         """Return (model_id, variant or None) for a customer's spelling of a model."""
         return self.catalog.resolve_model(text)
