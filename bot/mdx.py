@@ -4,23 +4,19 @@ from __future__ import annotations
 import re
 import textwrap
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urljoin
 
-import yaml
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
 from bot.errors import SourceError
+from bot.mdx_tree import Node, Text, build_tree, parse_header
 
 PAGE_SUFFIXES = (".mdx", ".md")
 CALLOUTS = {"Info", "Tip", "Warning", "Note", "Check", "Danger", "Callout"}
-VOID_HTML = {"img", "br", "hr", "source", "input", "meta", "link", "iframe"}
-TAG_START = re.compile(r"<(/?)([A-Za-z][\w.]*)(?=[\s/>]|$)")
-ATTR = re.compile(r"""([\w-]+)\s*=\s*(?:"([^"]*)"|'([^']*)'|\{([^{}]*)\})""")
 JSX_COMMENT = re.compile(r"\{/\*.*?\*/\}", re.S)
-FENCE = re.compile(r"^\s*(```|~~~)")
 SLUG_DROP = re.compile(r"[^\w\- ]", re.U)
 
 
@@ -85,20 +81,6 @@ class Page:
         return next((s for s in self.sections if s.anchor == anchor), None)
 
 
-@dataclass
-class _Node:
-    name: str
-    attrs: dict[str, str]
-    line: int
-    children: list[_Node | _Text] = field(default_factory=list)
-
-
-@dataclass
-class _Text:
-    lines: list[str]
-    line: int
-
-
 def slugify(text: str) -> str:
     """Return a GitHub-style heading anchor."""
     return SLUG_DROP.sub("", text.strip().lower()).replace(" ", "-")
@@ -130,153 +112,12 @@ def parse_page(path: Path, *, root: Path, base_url: str) -> Page:
     page_id = path.relative_to(root).with_suffix("").as_posix()
     page_url = f"{base_url.rstrip('/')}/{page_id}"
     lines = JSX_COMMENT.sub(lambda m: "\n" * m.group(0).count("\n"), raw).split("\n")
-    title, description, body_start = _parse_header(lines, str(path))
-    tree = _build_tree(lines, body_start, str(path))
+    title, description, body_start = parse_header(lines, str(path))
+    title, description = strip_markdown(title), strip_markdown(description)
+    tree = build_tree(lines, body_start, str(path))
     builder = _SectionBuilder(page_id, page_url, base_url, title, str(path))
     builder.walk(tree.children)
     return Page(page_id, title, description, page_url, path, builder.finish())
-
-
-def _parse_header(lines: list[str], file: str) -> tuple[str, str, int]:
-    """Return title, description and the index of the first body line."""
-    i = _skip_blank(lines, 0)
-    title = description = ""
-    if i < len(lines) and lines[i].strip() == "---":
-        end = next((j for j in range(i + 1, len(lines)) if lines[j].strip() == "---"), None)
-        if end is None:
-            raise SourceError("front matter opened with '---' is never closed", file=file, line=i + 1)
-        try:
-            meta = yaml.safe_load("\n".join(lines[i + 1 : end])) or {}
-        except yaml.YAMLError as err:
-            mark = getattr(err, "problem_mark", None)
-            line = i + 2 + mark.line if mark else i + 1
-            raise SourceError(f"front matter is not valid YAML ({getattr(err, 'problem', err)})", file=file, line=line) from err
-        if not isinstance(meta, dict):
-            raise SourceError("front matter must be 'key: value' lines", file=file, line=i + 1)
-        title = str(meta.get("title") or "").strip()
-        description = str(meta.get("description") or "").strip()
-        if not title:
-            raise SourceError("front matter has no title", file=file, line=i + 1)
-        i = _skip_blank(lines, end + 1)
-    else:
-        # Mintlify's markdown export starts with a quoted note pointing at llms.txt; it is not content.
-        if i < len(lines) and lines[i].startswith(">"):
-            j = i
-            while j < len(lines) and lines[j].startswith(">"):
-                j += 1
-            if "llms.txt" in "\n".join(lines[i:j]) or "Documentation Index" in "\n".join(lines[i:j]):
-                i = _skip_blank(lines, j)
-    if i < len(lines) and re.match(r"^#\s+\S", lines[i]):
-        title = title or lines[i].lstrip("#").strip()
-        i = _skip_blank(lines, i + 1)
-        if not description and i < len(lines) and lines[i].startswith(">"):
-            quoted = []
-            while i < len(lines) and lines[i].startswith(">"):
-                quoted.append(lines[i].lstrip(">").strip())
-                i += 1
-            description = " ".join(q for q in quoted if q)
-    if not title:
-        raise SourceError(
-            "page has no title: expected front matter with 'title:' or a '# Title' line", file=file, line=i + 1
-        )
-    return strip_markdown(title), strip_markdown(description), i
-
-
-def _skip_blank(lines: list[str], i: int) -> int:
-    while i < len(lines) and not lines[i].strip():
-        i += 1
-    return i
-
-
-def _scan_tag(lines: list[str], i: int, col: int, file: str) -> tuple[str, bool, bool, dict[str, str], int, int]:
-    """Read one tag starting at lines[i][col]; return name, closing, self-closing, attrs, end line, end col."""
-    m = TAG_START.match(lines[i], col)
-    assert m is not None
-    closing, name = m.group(1) == "/", m.group(2)
-    text, quote, depth = "", "", 0
-    row, pos = i, m.end()
-    while row < len(lines):
-        line = lines[row]
-        while pos < len(line):
-            ch = line[pos]
-            if quote:
-                quote = "" if ch == quote else quote
-            elif ch in "\"'":
-                quote = ch
-            elif ch == "{":
-                depth += 1
-            elif ch == "}":
-                depth -= 1
-            elif ch == ">" and depth == 0:
-                self_closing = text.rstrip().endswith("/")
-                attrs = {k: a or b or c for k, a, b, c in ATTR.findall(text)}
-                return name, closing, self_closing, attrs, row, pos + 1
-            text += ch
-            pos += 1
-        text += "\n"
-        row, pos = row + 1, 0
-    raise SourceError(f"tag <{'/' if closing else ''}{name}> is never finished with '>'", file=file, line=i + 1)
-
-
-def _build_tree(lines: list[str], start: int, file: str) -> _Node:
-    """Group body lines into nested components and text runs; check every tag is closed."""
-    root = _Node("#root", {}, start + 1)
-    stack = [root]
-    in_fence = False
-    i = start
-    while i < len(lines):
-        line = lines[i]
-        if FENCE.match(line):
-            in_fence = not in_fence
-        col = len(line) - len(line.lstrip())
-        rest = line[col:]
-        if in_fence or FENCE.match(line) or not TAG_START.match(rest):
-            close_at = _trailing_close(rest, stack) if not in_fence else -1
-            if close_at > 0:
-                _add_text(stack[-1], line[: col + close_at], i)
-                lines[i] = " " * (col + close_at) + rest[close_at:]
-                continue
-            _add_text(stack[-1], line, i)
-            i += 1
-            continue
-        name, closing, self_closing, attrs, end_row, end_col = _scan_tag(lines, i, col, file)
-        if closing:
-            if stack[-1] is root or stack[-1].name != name:
-                expected = f"</{stack[-1].name}> for the tag opened on line {stack[-1].line}" if stack[-1] is not root else "no closing tag"
-                raise SourceError(f"unexpected </{name}>: expected {expected}", file=file, line=i + 1)
-            stack.pop()
-        else:
-            node = _Node(name, attrs, i + 1)
-            stack[-1].children.append(node)
-            if not self_closing and name.lower() not in VOID_HTML:
-                stack.append(node)
-        remainder = lines[end_row][end_col:]
-        if remainder.strip():
-            lines[end_row] = " " * end_col + remainder
-            i = end_row
-        else:
-            i = end_row + 1
-    if in_fence:
-        raise SourceError("code block opened with ``` is never closed", file=file, line=len(lines))
-    if len(stack) > 1:
-        node = stack[-1]
-        raise SourceError(f"<{node.name}> is never closed", file=file, line=node.line)
-    return root
-
-
-def _trailing_close(rest: str, stack: list[_Node]) -> int:
-    """Return where a closing tag of the open component starts inside a text line, or -1."""
-    if len(stack) < 2:
-        return -1
-    idx = rest.find(f"</{stack[-1].name}")
-    return idx
-
-
-def _add_text(node: _Node, line: str, i: int) -> None:
-    if node.children and isinstance(node.children[-1], _Text) and node.children[-1].line + len(node.children[-1].lines) == i + 1:
-        node.children[-1].lines.append(line)
-    else:
-        node.children.append(_Text([line], i + 1))
 
 
 class _SectionBuilder:
@@ -318,14 +159,14 @@ class _SectionBuilder:
         if block.text.strip() or block.table:
             self.sections[-1]["blocks"].append(block)
 
-    def walk(self, children: list[_Node | _Text]) -> None:
+    def walk(self, children: list[Node | Text]) -> None:
         for child in children:
-            if isinstance(child, _Text):
+            if isinstance(child, Text):
                 self._markdown(child)
             else:
                 self._component(child)
 
-    def _component(self, node: _Node) -> None:
+    def _component(self, node: Node) -> None:
         if node.name == "Accordion" or node.name == "Expandable":
             title = strip_markdown(node.attrs.get("title", "")).strip() or "Details"
             resume = self.sections[-1]
@@ -351,11 +192,11 @@ class _SectionBuilder:
             self._emit(Block("text", f"**{node.attrs['title']}**", node.line))
         self.walk(node.children)
 
-    def _render_children(self, node: _Node) -> str:
+    def _render_children(self, node: Node) -> str:
         """Render a component's content as markdown text (no sections inside)."""
         parts = []
         for child in node.children:
-            if isinstance(child, _Text):
+            if isinstance(child, Text):
                 parts.extend(b.text for b in self._blocks(child))
             else:
                 inner = self._render_children(child)
@@ -363,10 +204,10 @@ class _SectionBuilder:
                     parts.append(inner)
         return "\n".join(p for p in parts if p.strip())
 
-    def _markdown(self, text: _Text) -> None:
+    def _markdown(self, text: Text) -> None:
         self._blocks(text, emit=self._emit)
 
-    def _blocks(self, text: _Text, emit: Callable[[Block], None] | None = None) -> list[Block]:
+    def _blocks(self, text: Text, emit: Callable[[Block], None] | None = None) -> list[Block]:
         """Parse a text run; with emit, headings open sections and blocks go out in order."""
         src = textwrap.dedent("\n".join(text.lines))
         tokens = self.md.parse(src)

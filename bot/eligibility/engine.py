@@ -11,7 +11,7 @@ from dateutil.relativedelta import relativedelta
 
 from bot.errors import InputError
 from bot.eligibility.catalog import Catalog, Mention
-from bot.eligibility.rules import RuleBook, SectionRef, load_rules
+from bot.eligibility.rules import RuleBook, load_rules
 from bot.eligibility.schema import RuleSpec, parse_iso_date
 from bot.eligibility.verdict import INPUT_ORDER, ModelRef, SourceRef, Verdict
 
