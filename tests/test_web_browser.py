@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from tests import browser_helpers
 from tests.browser_helpers import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, require_chromium, serve_app, serve_folder
 from bot.widget import sign_profile
 
@@ -115,9 +116,23 @@ def ask_widget(pg: Any, text: str) -> Any:
 
 # --- the chat page --------------------------------------------------------------------------
 
+def test_missing_chromium_fails_in_ci_and_skips_elsewhere(monkeypatch):
+    monkeypatch.setattr(browser_helpers, "CHROMIUM", Path("/nonexistent/chromium"))
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="Chromium is missing"):
+        require_chromium()
+    monkeypatch.delenv("CI")
+    with pytest.raises(pytest.skip.Exception):
+        require_chromium()
+
+
 def test_page_answers_with_linked_sources(app, page):
     page.goto(app["base"] + "/")
-    answer = ask_page(page, "Why are my credits dropping?")
+    page.locator("#examples").get_by_text("Why are my credits dropping?").click()
+    assert page.locator("#message textarea").input_value() == "Why are my credits dropping?"
+    page.locator("#send").click()
+    answer = page.locator("[data-testid=bot]").first
+    answer.locator("details summary").wait_for(timeout=TIMEOUT)
     assert "credits" in answer.inner_text()
     summary = answer.locator("details summary")
     assert summary.inner_text().startswith("Sources (")
