@@ -72,7 +72,11 @@ def serve_app(data_dir: Path, env: dict[str, str] | None = None, log_path: Path 
                             env=full_env, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
-        wait_healthy(f"{base}/healthz", proc, timeout)
+        try:
+            wait_healthy(f"{base}/healthz", proc, timeout)
+        except (RuntimeError, TimeoutError) as exc:
+            tail = log_path.read_text(errors="replace")[-3000:] if log_path else ""
+            raise RuntimeError(f"{exc}\n--- app log ---\n{tail}") from None
         yield base
     finally:
         if proc.poll() is None:

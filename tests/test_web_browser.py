@@ -88,7 +88,10 @@ def ask_page(pg: Any, text: str) -> Any:
     box.press("Enter")
     newest = pg.locator("[data-testid=bot]").nth(before)
     newest.wait_for(timeout=TIMEOUT)
-    pg.wait_for_function("() => !document.querySelector('[data-testid=stop-button]')", timeout=TIMEOUT)
+    pg.wait_for_function(
+        """n => { const bots = document.querySelectorAll('[data-testid=bot]');
+                  return bots.length > n && bots[n].innerText.trim().length > 0
+                         && !document.querySelector('[data-testid=stop-button]'); }""", arg=before, timeout=TIMEOUT)
     return newest
 
 
@@ -127,9 +130,11 @@ def test_missing_chromium_fails_in_ci_and_skips_elsewhere(monkeypatch):
 
 
 def test_page_answers_with_linked_sources(app, page):
+    from playwright.sync_api import expect
+
     page.goto(app["base"] + "/")
     page.locator("#examples").get_by_text("Why are my credits dropping?").click()
-    assert page.locator("#message textarea").input_value() == "Why are my credits dropping?"
+    expect(page.locator("#message textarea")).to_have_value("Why are my credits dropping?", timeout=TIMEOUT)
     page.locator("#send").click()
     answer = page.locator("[data-testid=bot]").first
     answer.locator("details summary").wait_for(timeout=TIMEOUT)
