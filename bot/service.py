@@ -94,10 +94,10 @@ def make_bot(settings: Settings | None = None, *, today: Callable[[], date] = da
         build_index(settings, store)
     retriever = Retriever(store, Glossary.load(settings.glossary_file))
     engine = Engine.from_file(settings.rules_file)
-    llm = None
+    bot = SupportBot(settings, retriever=retriever, engine=engine,
+                     conversations=ConversationStore(settings.db_url), today=today)
     if settings.llm_enabled:
         from bot.answer.llm import LLMAnswerer
 
-        llm = LLMAnswerer(settings, retriever=retriever, engine=engine, today=today)
-    return SupportBot(settings, retriever=retriever, engine=engine,
-                      conversations=ConversationStore(settings.db_url), today=today, llm=llm)
+        bot.llm = LLMAnswerer(settings, retriever=retriever, engine=engine, today=today, offline=bot.offline)
+    return bot

@@ -14,7 +14,7 @@ from bot.errors import BotError
 if TYPE_CHECKING:
     from bot.eligibility import Engine
 
-ELIGIBILITY_TOOL_NAME = "check_unlimited_eligibility"
+from bot.eligibility import TOOL_NAME as ELIGIBILITY_TOOL_NAME
 
 ELIGIBILITY_DESCRIPTION = """\
 Decide whether ONE Carat generation model is unlimited (no credit deduction) for a customer, or uses credits.

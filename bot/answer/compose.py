@@ -3,15 +3,13 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from typing import Any
 
 from bot.answer.templates import Templates
-from bot.eligibility import Verdict
+from bot.eligibility import TOOL_NAME, Verdict
 from bot.retrieval import Hit
 from bot.types import Language, Retrieved, Source, ToolCall
 
 HANGUL = re.compile(r"[\uac00-\ud7a3]")
-TOOL_NAME = "check_unlimited_eligibility"
 MAX_PASSAGE_CHARS = 700
 
 
@@ -142,8 +140,3 @@ def profile_text(plan: str | None, billing: str | None, signup: date | None, nam
     """Return a short human description of a profile."""
     bits = [names.get(plan, plan) if plan else None, billing, f"joined {signup.isoformat()}" if signup else None]
     return ", ".join(b for b in bits if b)
-
-
-def as_dicts(calls: list[ToolCall]) -> list[dict[str, Any]]:
-    """Return tool calls as plain dicts."""
-    return [c.model_dump() for c in calls]

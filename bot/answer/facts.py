@@ -123,9 +123,8 @@ def _signup(text: str, today: date, facts: Facts) -> None:
         for m in rx.finditer(text):
             try:
                 span = _span(kind, m, today)
-            except ValueError as err:
+            except ValueError:
                 facts.date_problem, facts.date_problem_text = "bad_date", m.group(0).strip()
-                del err
                 return
             if span is None:
                 continue

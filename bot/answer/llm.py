@@ -11,7 +11,8 @@ from typing import Any
 import openai
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, HumanMessage, SystemMessage, ToolMessage
 
-from bot.answer.compose import detect_language, hit_source, profile_text, retrieved, tool_call, verdict_source
+from bot.answer.compose import hit_source, profile_text, retrieved, verdict_source
+from bot.answer.facts import SignupSpan
 from bot.answer.grounding import check_answer
 from bot.answer.offline import DOMAIN, HANDOFF, MIN_RELEVANT, OfflineAnswerer, Turn
 from bot.answer.templates import load_prompt
@@ -163,8 +164,6 @@ class LLMAnswerer:
                 "signup_date": args.get("signup_date") or None})
             turn.profile = model_profile.merged(stated)
             if turn.span is None and model_profile.signup_date:
-                from bot.answer.facts import SignupSpan
-
                 turn.span = SignupSpan(model_profile.signup_date, model_profile.signup_date, "")
             v = self.offline.check(turn, mid, variant)
         except (BotError, ValueError) as err:
@@ -206,5 +205,3 @@ def _add_usage(usage: Usage, ai: AIMessage) -> Usage:
                  completion_tokens=usage.completion_tokens + int(meta.get("output_tokens", 0)),
                  model_calls=usage.model_calls + 1)
 
-
-__all__ = ["LLMAnswerer", "detect_language", "tool_call"]

@@ -5,12 +5,10 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
 
 from bot.answer.compose import (
     compose_docs,
     detect_language,
-    hit_source,
     profile_text,
     render_profile_table,
     render_verdict,
@@ -23,7 +21,6 @@ from bot.answer.facts import Facts, SignupSpan, extract_facts
 from bot.answer.templates import Templates, load_templates
 from bot.conversation import Conversation
 from bot.eligibility import Engine, Verdict
-from bot.errors import InputError
 from bot.retrieval import Hit, Retriever
 from bot.types import Answer, Language, Profile, Source, StreamEvent, ToolCall
 
@@ -194,11 +191,8 @@ class OfflineAnswerer:
     def check(self, turn: Turn, model: str, variant: str | None) -> Verdict:
         """Call the eligibility tool, once per end of an uncertain signup span."""
         p, today = turn.profile, self.today()
-        try:
-            v = self.engine.evaluate(model, variant, p.plan, p.billing, turn.span.start if turn.span else None,
-                                     as_of=today)
-        except InputError:
-            raise
+        v = self.engine.evaluate(model, variant, p.plan, p.billing, turn.span.start if turn.span else None,
+                                 as_of=today)
         turn.tool_calls.append(tool_call(v))
         if turn.span and not turn.span.exact:
             late = self.engine.evaluate(model, variant, p.plan, p.billing, turn.span.end, as_of=today)
@@ -294,11 +288,3 @@ class OfflineAnswerer:
 def _join(parts: list[str], last: str) -> str:
     """Join 'a, b and c' (the last separator comes from the language's templates)."""
     return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + last + parts[-1]
-
-
-def answer_dict(answer: Answer) -> dict[str, Any]:
-    """Return the Answer as JSON-ready data."""
-    return answer.model_dump(mode="json")
-
-
-__all__ = ["OfflineAnswerer", "answer_dict", "hit_source"]

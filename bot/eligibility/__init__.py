@@ -12,6 +12,9 @@ from bot.eligibility.engine import Engine
 from bot.eligibility.rules import RuleBook, load_rules
 from bot.eligibility.verdict import ModelRef, SourceRef, Verdict
 
+# The name the engine goes by as a tool, in model prompts and in recorded tool calls.
+TOOL_NAME = "check_unlimited_eligibility"
+
 __all__ = [
     "Catalog",
     "Engine",
@@ -19,6 +22,7 @@ __all__ = [
     "ModelRef",
     "RuleBook",
     "SourceRef",
+    "TOOL_NAME",
     "Verdict",
     "compact",
     "default_engine",
