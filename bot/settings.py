@@ -40,6 +40,9 @@ class Settings(BaseSettings):
     context_tokens: int = Field(500, ge=100, le=20000, description="Token budget of help-center text given to the model per turn.")
     llm_timeout: float = Field(20.0, gt=0, description="Seconds before a model call times out.")
     llm_retries: int = Field(2, ge=0, le=6, description="Retries (with backoff) after a timeout, 429 or 5xx before answering offline.")
+    llm_max_tokens: int = Field(500, ge=16, le=16000, description="Most tokens the model may write in one reply (sent as max_tokens); a reply longer than 16 characters a token, or of more than twice as many stream chunks, is dropped and the turn answered offline.")
+    llm_max_tool_calls: int = Field(4, ge=1, le=32, description="Most tool calls accepted in one model reply; more answers offline.")
+    llm_max_tool_args_chars: int = Field(2000, ge=100, le=100000, description="Longest tool-call arguments (JSON characters) accepted from the model; longer answers offline.")
 
     host: str = Field("127.0.0.1", description="Web app host.")
     port: int = Field(7860, description="Web app port.")

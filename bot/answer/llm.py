@@ -8,12 +8,12 @@ from collections.abc import Callable, Iterator
 from datetime import date
 from typing import Any
 
-import openai
-from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, HumanMessage, SystemMessage, ToolMessage
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
 
 from bot.answer.compose import hit_source, profile_text, retrieved, verdict_source
 from bot.answer.facts import SignupSpan
 from bot.answer.grounding import check_answer
+from bot.answer.model_call import Limits, ModelCall, ModelFailure
 from bot.answer.offline import DOMAIN, HANDOFF, MIN_RELEVANT, OfflineAnswerer, Turn
 from bot.answer.templates import load_prompt
 from bot.conversation import Conversation
@@ -53,7 +53,7 @@ class LLMAnswerer:
             self._chat = ChatOpenAI(
                 model=self.settings.openai_model, api_key=key, base_url=self.settings.openai_base_url,
                 timeout=self.settings.llm_timeout, max_retries=self.settings.llm_retries, temperature=0,
-                stream_usage=True,
+                stream_usage=True, max_tokens=self.settings.llm_max_tokens,
             )
         return self._chat.bind_tools([self.tool])
 
@@ -72,23 +72,24 @@ class LLMAnswerer:
         verdicts: list[Verdict] = []
         try:
             ai: AIMessage | None = None
+            limits = Limits.from_settings(self.settings)
             for _ in range(MAX_MODEL_CALLS):
-                ai = None
-                for chunk in self.model().stream(messages):
-                    ai = chunk if ai is None else ai + chunk  # type: ignore[operator]
-                    if isinstance(chunk, AIMessageChunk) and isinstance(chunk.content, str) and chunk.content:
-                        yield StreamEvent(type="token", text=chunk.content)
-                if ai is None:
-                    raise openai.APIError("the model returned nothing", request=None, body=None)  # type: ignore[arg-type]
+                call = ModelCall(self.model(), messages, limits, tools=frozenset({self.tool.name}))
+                for delta in call:
+                    yield StreamEvent(type="token", text=delta)
+                ai = call.message
                 usage = _add_usage(usage, ai)
                 if not ai.tool_calls:
                     break
                 messages.append(ai)
-                for call in ai.tool_calls:
-                    result = self._run_tool(turn, call["args"], verdicts)
-                    messages.append(ToolMessage(content=json.dumps(result, ensure_ascii=False), tool_call_id=call["id"]))
-        except openai.OpenAIError as err:
-            log.warning("model call failed (%s); answering offline", type(err).__name__)
+                for tool_call in ai.tool_calls:
+                    result = self._run_tool(turn, tool_call["args"], verdicts)
+                    messages.append(ToolMessage(content=json.dumps(result, ensure_ascii=False),
+                                                tool_call_id=tool_call["id"]))
+            else:
+                raise ModelFailure(f"still calling tools after {MAX_MODEL_CALLS} model calls")
+        except ModelFailure as err:
+            log.warning("model call failed (%s); answering offline", err.reason)
             degraded = self.offline.answer(message, conv, profile, mode="degraded")
             yield from self._final(degraded.model_copy(update={"usage": usage}))
             return
