@@ -21,7 +21,7 @@ from typing import Any, Union
 class Reply:
     """An assistant message: text content and/or tool calls as (name, args, call id) triples."""
     content: str | None = None
-    calls: tuple[tuple[str, dict[str, Any], str], ...] = ()
+    calls: tuple[tuple[str, dict[str, Any] | str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -39,7 +39,18 @@ class Delay:
     then: "Response"
 
 
-Response = Union[Reply, Error, Delay, str]
+@dataclass(frozen=True)
+class Raw:
+    """A broken server: `body` sent `repeat` times as a chunked 200 (whatever was asked), then maybe a stall or a cut."""
+    body: bytes
+    content_type: str = "text/event-stream"
+    headers: tuple[tuple[str, str], ...] = ()
+    repeat: int = 1
+    stall: float = 0.0
+    cut: bool = False
+
+
+Response = Union[Reply, Error, Delay, Raw, str]
 Responder = Callable[[dict[str, Any]], Response]
 
 
@@ -48,9 +59,10 @@ def text(content: str) -> Reply:
     return Reply(content)
 
 
-def tool_call(name: str, args: dict[str, Any], call_id: str | None = None) -> Reply:
-    """Script an answer with a single tool call."""
-    return Reply(None, ((name, dict(args), call_id or f"call_{uuid.uuid4().hex[:12]}"),))
+def tool_call(name: str, args: dict[str, Any] | str, call_id: str | None = None) -> Reply:
+    """Script an answer with a single tool call (arguments as a dict, or a string sent as it is)."""
+    args = args if isinstance(args, str) else dict(args)
+    return Reply(None, ((name, args, call_id or f"call_{uuid.uuid4().hex[:12]}"),))
 
 
 def tool_calls(calls: Iterable[Reply | tuple[Any, ...]], content: str | None = None) -> Reply:
@@ -67,6 +79,17 @@ def error(status: int, body: dict[str, Any] | str | None = None, retry_after: fl
 def delay(seconds: float, then: Response | None = None) -> Delay:
     """Script a pause before an answer (default text "OK")."""
     return Delay(seconds, then if then is not None else Reply("OK"))
+
+
+def sse(*events: dict[str, Any] | str) -> bytes:
+    """Return Server-Sent Events: each dict as JSON, each string as it is."""
+    return b"".join(f"data: {e if isinstance(e, str) else json.dumps(e)}\n\n".encode() for e in events)
+
+
+def chunk(delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
+    """Return a well-formed chat-completion chunk carrying `delta`."""
+    return {"id": "chatcmpl-raw", "object": "chat.completion.chunk", "created": 0, "model": "gpt-4o-mini",
+            "choices": [{"index": 0, "delta": delta, "finish_reason": finish, "logprobs": None}]}
 
 
 def prompt_tokens(request: dict[str, Any]) -> int:
@@ -195,6 +218,8 @@ def _make_handler(stub: OpenAIStub) -> type[BaseHTTPRequestHandler]:
                     self.close_connection = True
                     return
                 answer = answer.then
+            if isinstance(answer, Raw):
+                return self._raw(answer)
             if isinstance(answer, str):
                 answer = Reply(answer)
             if isinstance(answer, Error):
@@ -210,7 +235,7 @@ def _make_handler(stub: OpenAIStub) -> type[BaseHTTPRequestHandler]:
             message: dict[str, Any] = {"role": "assistant", "content": answer.content, "refusal": None}
             if answer.calls:
                 message["tool_calls"] = [{"id": i, "type": "function",
-                                          "function": {"name": n, "arguments": json.dumps(a)}}
+                                          "function": {"name": n, "arguments": _arguments(a)}}
                                          for n, a, i in answer.calls]
             choice = {"index": 0, "message": message, "finish_reason": _finish(answer), "logprobs": None}
             self._json(200, {**head, "object": "chat.completion", "choices": [choice], "usage": usage})
@@ -236,7 +261,7 @@ def _make_handler(stub: OpenAIStub) -> type[BaseHTTPRequestHandler]:
             for index, (name, args, call_id) in enumerate(answer.calls):
                 send({"tool_calls": [{"index": index, "id": call_id, "type": "function",
                                       "function": {"name": name, "arguments": ""}}]})
-                arguments = json.dumps(args)
+                arguments = _arguments(args)
                 for i in range(0, len(arguments), n):
                     send({"tool_calls": [{"index": index, "function": {"arguments": arguments[i:i + n]}}]})
             send({}, _finish(answer))
@@ -245,10 +270,28 @@ def _make_handler(stub: OpenAIStub) -> type[BaseHTTPRequestHandler]:
             self._chunk("data: [DONE]\n\n")
             self.wfile.write(b"0\r\n\r\n")
 
-        def _chunk(self, data: str) -> None:
+        def _chunk(self, data: str | bytes) -> None:
             """Write one chunk of a chunked transfer-encoded body."""
-            raw = data.encode()
+            raw = data.encode() if isinstance(data, str) else data
             self.wfile.write(f"{len(raw):x}\r\n".encode() + raw + b"\r\n")
+
+        def _raw(self, answer: Raw) -> None:
+            """Send a broken server's answer; stop as soon as the client hangs up or the stub stops."""
+            self.send_response(200)
+            for key, value in (("Content-Type", answer.content_type), ("Transfer-Encoding", "chunked"),
+                               *answer.headers):
+                self.send_header(key, value)
+            self.end_headers()
+            self.close_connection = True
+            for _ in range(answer.repeat):
+                if stub._stopping.is_set():
+                    return
+                self._chunk(answer.body)
+            self.wfile.flush()
+            if answer.stall and stub._stopping.wait(answer.stall):
+                return
+            if not answer.cut:
+                self.wfile.write(b"0\r\n\r\n")
 
         def _embeddings(self, request: dict[str, Any]) -> None:
             """Answer an embeddings request with deterministic fake vectors."""
@@ -278,6 +321,11 @@ def _make_handler(stub: OpenAIStub) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
+def _arguments(args: dict[str, Any] | str) -> str:
+    """Return tool-call arguments as sent: a dict as JSON, a string as it is (to script broken arguments)."""
+    return args if isinstance(args, str) else json.dumps(args)
+
+
 def _finish(answer: Reply) -> str:
     """Return the finish reason for `answer`."""
     return "tool_calls" if answer.calls else "stop"
@@ -285,7 +333,7 @@ def _finish(answer: Reply) -> str:
 
 def _usage(request: dict[str, Any], answer: Reply) -> dict[str, int]:
     """Return a rough usage block for `answer` to `request`."""
-    out = (answer.content or "") + "".join(n + json.dumps(a) for n, a, _ in answer.calls)
+    out = (answer.content or "") + "".join(n + _arguments(a) for n, a, _ in answer.calls)
     prompt, completion = prompt_tokens(request), max(1, math.ceil(len(out) / 4))
     return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
 
