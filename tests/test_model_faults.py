@@ -61,10 +61,10 @@ FAULTS: dict[str, tuple[list[Response], Callable[[dict[str, Any]], Response] | N
 
 def _bot(built, tmp_path, base_url: str, **extra: Any) -> SupportBot:
     settings, _, _ = built
-    # A short timeout so stalls end soon; 120 s stalls are far longer on any machine.
+    # A short timeout so stalls end soon; the stub answers at once otherwise, and stalls last 120 s.
     s = settings.model_copy(update={"openai_base_url": base_url, "openai_api_key": SecretStr("sk-test"),
                                     "database_url": f"sqlite:///{tmp_path / 'faults.db'}", "llm_retries": 0,
-                                    "llm_timeout": 2.0, **extra})
+                                    "llm_timeout": 5.0, **extra})
     return make_bot(s, today=lambda: TODAY)
 
 

@@ -75,6 +75,7 @@ class ModelCall:
         self._by_index: dict[Any, _ToolCallParts] = {}
         self._usage = {"input_tokens": 0, "output_tokens": 0}
         self._message: AIMessage | None = None
+        self._started = False
 
     @property
     def message(self) -> AIMessage:
@@ -85,6 +86,9 @@ class ModelCall:
 
     def __iter__(self) -> Iterator[str]:
         """Yield each non-empty text delta; raise ModelFailure on any failure."""
+        if self._started:
+            raise RuntimeError("a model call streams once; make a new ModelCall to call again")
+        self._started = True
         stream = None
         chunks = 0
         try:
