@@ -68,7 +68,7 @@ class Catalog:
 
     def __init__(self, spec: RulesFile) -> None:
         self.models: dict[str, ModelSpec] = dict(spec.models)
-        self.kinds: dict[str, str] = dict(spec.kinds)
+        self.kinds: dict[str, str] = {k: v.name for k, v in spec.kinds.items()}
         self.plan_names = {pid: p.name for pid, p in spec.plans.items()}
         self.billing_names = {bid: b.name for bid, b in spec.billing.items()}
         self._plans = _name_table({pid: (p.name, *p.aliases) for pid, p in spec.plans.items()})
