@@ -14,6 +14,7 @@ from bot.eligibility.catalog import Catalog, Mention
 from bot.eligibility.rules import RuleBook, load_rules
 from bot.eligibility.schema import MonthStart, RuleSpec, parse_iso_date
 from bot.eligibility.verdict import INPUT_ORDER, Explanation, Group, ModelRef, SourceRef, Verdict
+from bot.eligibility.reading import Reader, load_phrasebooks
 from bot.eligibility.wording import Wording, load_wordings
 
 if TYPE_CHECKING:
@@ -83,6 +84,7 @@ class Engine:
             self._rules[rule.model].append(_compile(rule, book, gates))
         self._rules = {mid: _explain_catch_all(rules) for mid, rules in self._rules.items()}
         self.wordings = wordings if wordings is not None else load_wordings(book)
+        self._reader: Reader | None = None
         kind_order = {k: n for n, k in enumerate(spec.kinds)}
         self._order = sorted(spec.models, key=lambda m: (kind_order[spec.models[m].kind], spec.models[m].name.casefold()))
 
@@ -94,6 +96,13 @@ class Engine:
     def wording(self, lang: str) -> Wording:
         """Return the wording of reasons and notes in a language (English when there is none)."""
         return self.wordings.get(lang) or self.wordings["en"]
+
+    def reader(self) -> Reader:
+        """Return the claim reader with the phrasebook kept beside the rules file (phrases.yaml)."""
+        if self._reader is None:
+            phrases = self.book.file.parent / "phrases.yaml"
+            self._reader = Reader(self.catalog, load_phrasebooks(phrases) if phrases.is_file() else None)
+        return self._reader
 
     def words(self, v: Verdict, lang: str) -> tuple[str, list[str]]:
         """Return a verdict's reason and notes in a language."""
