@@ -114,6 +114,8 @@ class _Snapshot:
         corpus = [tokenize(f"{r.get('page_title', '')} {r.get('section', '')} {r.get('text', '')}") for r in rows]
         self.vocab = sorted({t for doc in corpus for t in doc})
         # Which languages each page exists in: a question is answered from its own language's twin.
+        # Words of page titles and headings: what the help center is about, for telling on- from off-topic.
+        self.vocabulary = frozenset(t for r in rows for t in tokenize(f"{r.get('page_title', '')} {r.get('section', '')}") if len(t) > 2)
         self.langs: dict[str, set[str]] = {}
         for r in rows:
             if not r.get("stale"):
@@ -168,8 +170,15 @@ class Retriever:
                 self._snapshot = _Snapshot(manifest, self.store.load(manifest.ids))
             return self._snapshot
 
-    def search(self, query: str, k: int = 5, lang: str | None = None) -> list[Hit]:
-        """Return up to k sections for the query, best first; with lang, from that language's pages where they exist."""
+    def vocabulary(self) -> frozenset[str]:
+        """Return the words of the help center's page titles and headings."""
+        return self.snapshot().vocabulary
+
+    def search(self, query: str, k: int = 5, lang: str | None = None, per_section: int = 1) -> list[Hit]:
+        """Return up to k hits for the query, best first, at most per_section from one section.
+
+        With lang, hits come from that language's pages where they exist (the English page otherwise).
+        """
         query = (query or "").strip()
         if not query:
             raise InputError("the question is empty")
@@ -211,17 +220,17 @@ class Retriever:
                 fused[cid] = fused.get(cid, 0.0) + 1.0 / (RRF_K + rank + 1)
         rows = {r["id"]: r for r in snap.rows}
         hits: list[Hit] = []
-        seen: set[str] = set()
+        seen: dict[str, int] = {}
         for cid in sorted(fused, key=lambda c: (-fused[c], c)):
             row = rows[cid]
-            if row["section_id"] in seen:
+            if seen.get(row["section_id"], 0) >= per_section:
                 continue
             row_lang = row.get("lang") or "en"
             if row.get("stale"):
                 continue  # a translation that no longer says what its English page says: the English page answers
             if lang and row_lang != lang and lang in snap.langs.get(page_key(row), ()):
                 continue  # its twin in the question's language answers instead
-            seen.add(row["section_id"])
+            seen[row["section_id"]] = seen.get(row["section_id"], 0) + 1
             hits.append(Hit(cid, row["section_id"], row["section"], row["page_title"], row["url"], row["text"],
                             row["kind"], fused[cid], dense_sim.get(cid, 0.0), lexical.get(cid, 0.0), row_lang))
             if len(hits) == k:

@@ -25,7 +25,7 @@ class SupportBot:
         self.engine = engine
         self.conversations = conversations
         self.today = today
-        self.offline = OfflineAnswerer(retriever=retriever, engine=engine, today=today)
+        self.offline = OfflineAnswerer(retriever=retriever, engine=engine, today=today, settings=settings)
         self.llm = llm
 
     @property

@@ -42,12 +42,13 @@ class EligibilityArgs(BaseModel):
     plan: str | None = Field(None, description="The customer's plan if stated: Plus, Premium, Max, Pro or Business.")
     billing: str | None = Field(None, description="Billing cycle if stated: monthly or annual.")
     signup_date: str | None = Field(None, description="Day the customer signed up, YYYY-MM-DD, if stated.")
+    as_of: str | None = Field(None, description="Only when the customer asks about a future day (YYYY-MM-DD); empty means today.")
 
 
 def make_eligibility_tool(engine: Engine, today: date | Callable[[], date] | None = None) -> StructuredTool:
     """Return the eligibility engine as a LangChain tool answering in JSON."""
 
-    def as_of() -> date:
+    def day() -> date:
         """Return the day to answer for: fixed, from the given clock, or today."""
         if today is None:
             return date.today()
@@ -59,10 +60,11 @@ def make_eligibility_tool(engine: Engine, today: date | Callable[[], date] | Non
         plan: str | None = None,
         billing: str | None = None,
         signup_date: str | None = None,
+        as_of: str | None = None,
     ) -> str:
         """Return the verdict as JSON, or a JSON error the model can act on."""
         try:
-            verdict = engine.evaluate(model, variant, plan, billing, signup_date, as_of=as_of())
+            verdict = engine.evaluate(model, variant, plan, billing, signup_date, as_of=as_of or day())
         except BotError as err:
             return json.dumps(err.to_dict(), ensure_ascii=False)
         return json.dumps(verdict.to_dict(), ensure_ascii=False)

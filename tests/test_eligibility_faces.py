@@ -142,5 +142,5 @@ def test_tool_schema_and_description_guide_the_model() -> None:
     tool = make_eligibility_tool(ENGINE)
     schema = tool.tool_call_schema.model_json_schema()
     assert schema["required"] == ["model"]
-    assert set(schema["properties"]) == {"model", "variant", "plan", "billing", "signup_date"}
+    assert set(schema["properties"]) == {"model", "variant", "plan", "billing", "signup_date", "as_of"}
     assert "trusted over" in tool.description and "missing" in tool.description
