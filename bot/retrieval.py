@@ -1,6 +1,7 @@
 """Hybrid retrieval: dense (Chroma) plus lexical (BM25), fused by reciprocal rank, one hit per section."""
 from __future__ import annotations
 
+import math
 import re
 import threading
 import time
@@ -114,6 +115,13 @@ class _Snapshot:
         corpus = [tokenize(f"{r.get('page_title', '')} {r.get('section', '')} {r.get('text', '')}") for r in rows]
         self.vocab = sorted({t for doc in corpus for t in doc})
         # Which languages each page exists in: a question is answered from its own language's twin.
+        # How rare each word is across the help center: a question's rare words are what a passage must have.
+        df: dict[str, int] = {}
+        for doc in corpus:
+            for t in set(doc):
+                df[t] = df.get(t, 0) + 1
+        self.df = df
+        self.docs = len(corpus)
         # Words of page titles and headings: what the help center is about, for telling on- from off-topic.
         self.vocabulary = frozenset(t for r in rows for t in tokenize(f"{r.get('page_title', '')} {r.get('section', '')}") if len(t) > 2)
         self.langs: dict[str, set[str]] = {}
@@ -173,6 +181,15 @@ class Retriever:
     def vocabulary(self) -> frozenset[str]:
         """Return the words of the help center's page titles and headings."""
         return self.snapshot().vocabulary
+
+    def rarity(self, word: str) -> float:
+        """Return how rare a word is in the help center (inverse document frequency; unseen words are rarest)."""
+        snap = self.snapshot()
+        stem = word.lower()
+        if HANGUL.search(stem) and len(stem) > 2:
+            stem = stem[:2]  # Korean words carry particles: their first two syllables are indexed on their own
+        df = snap.df.get(stem) or snap.df.get(stem.rstrip("s")) or 0
+        return math.log((snap.docs + 1) / (df + 0.5))
 
     def search(self, query: str, k: int = 5, lang: str | None = None, per_section: int = 1) -> list[Hit]:
         """Return up to k hits for the query, best first, at most per_section from one section.

@@ -43,6 +43,7 @@ class Settings(BaseSettings):
 
     answer_min_dense: float = Field(0.80, ge=0, le=1, description="Least meaning-similarity (multilingual-e5) of a passage that answers a question; calibrated by bench/calibrate.py.")
     answer_min_coverage: float = Field(0.5, ge=0, le=1, description="Least share of a question's key words a passage must contain to answer it.")
+    answer_close_dense: float = Field(0.875, ge=0, le=1, description="A passage this similar in meaning answers with half the key words (paraphrased questions).")
     answer_min_title: float = Field(0.7, ge=0, le=1, description="A passage whose heading (or FAQ question) is this close to the question answers it even with fewer key words.")
     off_topic_unless: float = Field(0.87, ge=0, le=1, description="A message with no product word is off-topic unless a passage is at least this similar.")
     rank_title: float = Field(0.5, ge=0, description="Weight of question-to-heading likeness when choosing the passage that leads an answer.")

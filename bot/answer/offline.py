@@ -8,7 +8,7 @@ from datetime import date
 
 from bot.answer.compose import retrieved, tool_call
 from bot.answer.cues import Cues, load_cues
-from bot.answer.policy import Action, Decision, Policy
+from bot.answer.policy import Action, Decision, Policy, key_terms
 from bot.answer.render import Renderer
 from bot.answer.turn import LastVerdict, Pending, Turn, prepare, remember
 from bot.conversation import Conversation
@@ -36,7 +36,7 @@ class OfflineAnswerer:
         self.settings = settings or get_settings()
         self.templates = templates or load_templates()
         self.cues = cues or load_cues(self.settings.cues_file)
-        self.policy = Policy(engine, self.cues, self.settings)
+        self.policy = Policy(engine, self.cues, self.settings, rarity=retriever.rarity)
         self.render = Renderer(engine, self.templates)
         self.tool = make_eligibility_tool(engine, today)
 
@@ -81,7 +81,7 @@ class OfflineAnswerer:
         elif decision.action is Action.TABLE:
             text, route, sources = self._profile_table(turn, tpl)
         elif decision.action is Action.DOCS:
-            text, sources = self.render.docs(decision.passages, turn.lang)
+            text, sources = self.render.docs(decision.passages, turn.lang, key_terms(turn.message, turn.lang))
         elif decision.action is Action.HANDOFF:
             text, sources = self._handoff(turn, decision, tpl)
         elif decision.action is Action.NOT_COVERED:
@@ -141,6 +141,12 @@ class OfflineAnswerer:
                                     for v in verdicts]
         if decision.injection:
             blocks.insert(0, tpl.render("injection_short"))
+        if decision.amount:
+            if needs:
+                # "How many credits does Carat Video cost?": no page gives the figure; asking for the plan would not help.
+                turn.tool_calls.clear()
+                return f"{tpl.render('amount_not_covered')}\n\n{tpl.render('no_answer_person')}", "handoff", []
+            blocks.append(tpl.render("amount_not_given"))
         if needs:
             asking = [v for v in verdicts if v.verdict == "unknown" and v.missing]
             turn.state.pending = Pending(models=[(v.model.id, v.variant) for v in asking])

@@ -5,6 +5,8 @@ import re
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from collections.abc import Callable
+
 from bot.answer.cues import Cues
 from bot.answer.turn import ModelKey, Turn
 from bot.eligibility import Engine
@@ -16,7 +18,10 @@ STOP = frozenset(
     "a an and are as at be but by can could do does did for from get got has have how i if in is it its me my of on or "
     "so than that the their then there these they this to was what when where which who why will with would you your "
     "i'm im am any some please tell know want need there's what's whats it's its also just still about into use using "
-    "used one much many help thanks thank hi hello hey okay ok yes no not".split())
+    "used one much many help thanks thank hi hello hey okay ok yes no not".split()) | frozenset(
+    "뭐 뭐예 뭐예요 무엇 어떻게 어떤 왜 어디 언제 누가 있나 있나요 하나 하나요 인가 인가요 되나 되나요 알려 주세요 가요 나요 "
+    "제가 저는 제 저 이거 그거 이것 그것 혹시 좀 정말 그냥".split())
+KO_ENDING = re.compile(r"(?:습니다|니다|세요|어요|아요|에요|예요|나요|는지|게|는|은|을|를|고|며|면|서|요)$")
 KO_PARTICLE = re.compile(r"(?:으로|에서|이랑|까지|부터|에게|한테|은|는|이|가|을|를|도|로|의|에|와|과|랑|만|요|나요|가요|까요|인가요|인데|이에요|예요)$")
 QUANTITY = re.compile(r"\d[\d,.]*\s*(?:credits?|크레딧|seconds?|secs?|초|minutes?|mins?|분|%|won|원|\$|usd|images?|장|times|회|개|k\b)", re.I)
 
@@ -58,6 +63,7 @@ class Decision:
     general_first: bool = False  # a model question without facts: the help center's answer, then ask
     until_when: bool = False
     unknown_name: str = ""  # a product the question names that the help center does not
+    amount: bool = False  # asks how many credits or how long: the pages give no figure, only what they do say
 
 
 def key_terms(text: str, lang: str) -> list[str]:
@@ -66,8 +72,11 @@ def key_terms(text: str, lang: str) -> list[str]:
     for word in re.findall(r"[\w']+", text.lower()):
         if re.search(r"[\uac00-\ud7a3]", word):
             word = KO_PARTICLE.sub("", word)
-            if len(word) >= 2:
-                out.append(word)
+            if word in STOP:
+                continue
+            stem = KO_ENDING.sub("", word) if len(word) > 2 else word
+            if len(stem) >= 2 and stem not in STOP:
+                out.append(stem)
         elif word not in STOP and len(word) > 2 and not word.isdigit():
             out.append(word)
     return list(dict.fromkeys(out))
@@ -98,10 +107,12 @@ def covers(term: str, words: set[str], text: str) -> bool:
 class Policy:
     """Decide each turn's action; inputs are data (catalog, cue words, page vocabulary) and settings."""
 
-    def __init__(self, engine: Engine, cues: dict[str, Cues], settings: Settings) -> None:
+    def __init__(self, engine: Engine, cues: dict[str, Cues], settings: Settings,
+                 rarity: Callable[[str], float] | None = None) -> None:
         self.engine = engine
         self.cues = cues
         self.settings = settings
+        self.rarity = rarity or (lambda word: 1.0)
 
     def cue(self, lang: str) -> Cues:
         """Return the cue words of a language (English when there are none)."""
@@ -145,10 +156,13 @@ class Policy:
         terms = key_terms(turn.message, turn.lang)
         named = {m.model_id for m in turn.facts.models}
         out = []
+        weights = {t: max(self.rarity(t), 0.1) for t in terms}
+        total = sum(weights.values())
         for h in hits:
             body = f"{h.section} {h.text}".lower()
             words = set(re.findall(r"[\w']+", body))
-            coverage = sum(covers(t, words, body) for t in terms) / len(terms) if terms else 0.0
+            # Rare words count most: "daily credits" is not answered by a passage about credits.
+            coverage = sum(weights[t] for t in terms if covers(t, words, body)) / total if terms else 0.0
             title = (h.section or h.page_title).split(" › ")[-1]
             title_sim = overlap(terms, key_terms(title, turn.lang))
             if named:
@@ -172,7 +186,9 @@ class Policy:
             if r.hit.kind == "card":
                 continue
             close = r.hit.dense >= self.settings.answer_min_dense
-            on_point = r.coverage >= self.settings.answer_min_coverage or r.title >= self.settings.answer_min_title
+            # On point: the question's rare words are there, or the heading asks the same, or the meaning is very close.
+            on_point = (r.coverage >= self.settings.answer_min_coverage or r.title >= self.settings.answer_min_title
+                        or (r.hit.dense >= self.settings.answer_close_dense and r.coverage >= self.settings.answer_min_coverage / 2))
             if not (close and on_point):
                 continue
             if amount and not QUANTITY.search(r.hit.text):
@@ -209,11 +225,14 @@ class Policy:
             return Decision(Action.HANDOFF, passages=answers[:1], reason="money")
         if c.has("frustration", text) and not models:
             return Decision(Action.HANDOFF, reason="frustration")
+        amount = c.has("amount", text) and not self._asks_eligibility(turn)
+        if models and amount and any(QUANTITY.search(r.hit.text) for r in answers):
+            return Decision(Action.DOCS, passages=answers[:2])  # a page states the figure asked for
         if models:
             named = bool(turn.facts.models)
             general = turn.profile.is_empty() and not until
             return Decision(Action.VERDICT, models, answers[:1] if general else [], injection=injection,
-                            general_first=general, until_when=until and not named)
+                            general_first=general, until_when=until and not named, amount=amount)
         if injection:
             return Decision(Action.REFUSE, injection=True)
         wants_table = c.has("profile_table", text) or self.cue("en").has("profile_table", text)
@@ -221,9 +240,9 @@ class Policy:
         facts_only = turn.facts.has_profile_facts() and not asks
         if wants_table or (facts_only and not answers):
             return Decision(Action.TABLE)
-        if not self.on_topic(turn, vocabulary, ranked):
-            return Decision(Action.OFF_TOPIC)
         unknown = self.unknown_product(turn, vocabulary)
+        if not unknown and not self.on_topic(turn, vocabulary, ranked):
+            return Decision(Action.OFF_TOPIC)
         if unknown:
             # "Is DALL-E 3 unlimited?": never a verdict for a name the rules do not know.
             return Decision(Action.NOT_COVERED, passages=answers[:1], reason="not_covered", unknown_name=unknown)
@@ -231,13 +250,23 @@ class Policy:
             return Decision(Action.DOCS, passages=answers[:2])
         return Decision(Action.NOT_COVERED, reason="not_covered")
 
+    def _asks_eligibility(self, turn: Turn) -> bool:
+        """Return True when a message asks whether something is unlimited or free (not how much it costs)."""
+        return bool(re.search(r"\bunlimited\b|\bfree\b|무제한|무료|\bincluded\b|\bcovered\b", turn.message, re.I))
+
     def unknown_product(self, turn: Turn, vocabulary: frozenset[str]) -> str:
         """Return a product name the customer asks about that neither the catalog nor the pages know."""
         c = self.cue(turn.lang)
-        if not (c.has("eligibility_words", turn.message) or self.cue("en").has("eligibility_words", turn.message)):
-            return ""
+        asked = c.has("eligibility_words", turn.message) or self.cue("en").has("eligibility_words", turn.message)
         plans = {n.casefold() for names in self.engine.catalog.plan_spellings().values() for n in names}
-        for m in PRODUCT.finditer(turn.message):
+        words = re.findall(r"[a-z][a-z0-9-]+", turn.message.lower())
+        if len(words) <= 6 and re.search(r"\b(?:or|vs|versus|and)\b", turn.message, re.I):
+            # "ideogram or recraft?": names the help center never uses, asked about side by side.
+            strange = [w for w in words if w not in STOP and w not in vocabulary and w not in plans
+                       and w not in ("or", "vs", "versus", "and") and not self.cue("en").has("domain", w)]
+            if strange and len(strange) >= len(words) - 3:
+                return " / ".join(strange)
+        for m in PRODUCT.finditer(turn.message) if asked else ():
             name = m.group(1).strip()
             words = [w.lower() for w in re.findall(r"[A-Za-z]+", name)]
             if not words or name.casefold() in plans or all(w in vocabulary or w in STOP or w in plans for w in words):

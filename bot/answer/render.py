@@ -1,6 +1,7 @@
 """Word a decision for the customer, in their language: verdicts, the profile table, help-center answers."""
 from __future__ import annotations
 
+import re
 from datetime import date
 
 from bot.answer.compose import hit_source, model_label, passage, verdict_source
@@ -72,13 +73,13 @@ class Renderer:
         return out
 
     # --- help-center passages ------------------------------------------------------------------
-    def docs(self, passages: list[Ranked], lang: Language) -> tuple[str, list[Source]]:
-        """Lead with the passage that answers; add a second only when it is another section that also answers."""
+    def docs(self, passages: list[Ranked], lang: Language, terms: list[str] = ()) -> tuple[str, list[Source]]:  # type: ignore[assignment]
+        """Lead with the passage that answers, its answering sentence first; add a second only from another section."""
         tpl = self.tpl(lang)
         parts: list[str] = []
         sources: list[Source] = []
         for r in passages:
-            text = passage(r.hit)
+            text = lead_sentence(passage(r.hit), terms) if r.hit.kind in ("text", "faq") else passage(r.hit)
             if any(text in p or p.split(" [", 1)[0] in text for p in parts):
                 continue
             sources.append(hit_source(r.hit))
@@ -87,6 +88,27 @@ class Renderer:
         if len(parts) > 1:
             return lead + parts[0] + "\n\n" + tpl.render("docs_more") + "\n" + "\n".join(f"- {p}" for p in parts[1:]), sources
         return (lead + parts[0]) if parts else "", sources
+
+
+SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z*\[\"가-힣])|(?<=다\.)\s+")
+
+
+def lead_sentence(text: str, terms: list[str]) -> str:
+    """Put the sentence of a passage that has most of the question's words first (the rest follows)."""
+    if not terms or re.search(r"^\s*(?:[-*]\s|\d+[.)]\s)", text, re.M):
+        return text  # a list keeps its order
+    sentences = [s for para in re.split(r"\n\s*\n", text.strip()) for s in SENTENCE.split(para.strip()) if s.strip()]
+    if len(sentences) < 2:
+        return text
+
+    def hits(s: str) -> int:
+        low = s.lower()
+        return sum(1 for t in terms if (t[:5] if len(t) > 5 else t) in low)
+
+    best = max(range(len(sentences)), key=lambda i: (hits(sentences[i]), -i))
+    if best == 0 or hits(sentences[best]) <= hits(sentences[0]):
+        return text
+    return " ".join([sentences[best], *sentences[:best], *sentences[best + 1:]])
 
 
 def _sid(url: str) -> str:
