@@ -10,6 +10,9 @@ from bot.mdx import Block, Page, Section, load_pages, strip_markdown
 from bot.tokens import count_tokens, encoding
 
 
+CHUNK_FORMAT = "v2"  # bump when the metadata stored with chunks changes
+
+
 @dataclass(frozen=True)
 class Chunk:
     """A retrievable piece of one section; its id is a hash of what gets embedded."""
@@ -83,7 +86,8 @@ def chunk_section(page: Page, section: Section, max_tokens: int, *, stale: bool 
     breadcrumb = section.breadcrumb
     out = []
     for kind, text, line in pieces:
-        marker = "\nstale" if stale else ""  # staleness is part of what is stored, so it gets its own id
+        # What is stored beside the vector (language, staleness) is part of the id, so a change re-stores the chunk.
+        marker = f"\n{CHUNK_FORMAT}\n{page.lang}" + ("\nstale" if stale else "")
         digest = hashlib.sha256(f"{section.id}\n{page.title}\n{breadcrumb}\n{text}{marker}".encode()).hexdigest()[:24]
         out.append(Chunk(digest, page.id, page.title, section.id, breadcrumb, section.url, kind, line, text,
                          page.lang, page.key, stale))

@@ -124,6 +124,7 @@ class _Snapshot:
         self.docs = len(corpus)
         # Words of page titles and headings: what the help center is about, for telling on- from off-topic.
         self.vocabulary = frozenset(t for r in rows for t in tokenize(f"{r.get('page_title', '')} {r.get('section', '')}") if len(t) > 2)
+        self.languages = frozenset(r.get("lang") or "en" for r in rows)
         self.langs: dict[str, set[str]] = {}
         for r in rows:
             if not r.get("stale"):
@@ -209,15 +210,20 @@ class Retriever:
         # A Korean question is also searched by its English words: e5 otherwise favours the
         # few passages that happen to contain Korean labels.
         queries = [query, english] if english else [query]
-        for vector in self.store.embedding.embed_query(queries):
-            dense = self.store.chunks.query(
-                query_embeddings=[np.asarray(vector, dtype=np.float32)], n_results=n, ids=snap.ids,
-                include=["distances"],
-            )
-            ids = dense["ids"][0]
-            for cid, dist in zip(ids, (dense["distances"] or [[]])[0]):
-                dense_sim[cid] = max(dense_sim.get(cid, 0.0), 1.0 - float(dist))
-            ranked.append(ids)
+        vectors = self.store.embedding.embed_query(queries)
+        # Pages in the question's language and pages in other languages are searched apart: e5 ranks any
+        # passage in the same language above the right passage in another, which a page without a twin needs.
+        langs = [{"lang": lang}, {"lang": {"$ne": lang}}] if lang and len(snap.languages) > 1 else [None]
+        for n_vec, vector in enumerate(vectors):
+            for where in langs if n_vec == 0 else langs[-1:]:
+                dense = self.store.chunks.query(
+                    query_embeddings=[np.asarray(vector, dtype=np.float32)], n_results=n, ids=snap.ids,
+                    include=["distances"], **({"where": where} if where else {}),
+                )
+                ids = dense["ids"][0]
+                for cid, dist in zip(ids, (dense["distances"] or [[]])[0]):
+                    dense_sim[cid] = max(dense_sim.get(cid, 0.0), 1.0 - float(dist))
+                ranked.append(ids)
         lexical: dict[str, float] = {}
         if english:
             # Hangul bigrams of a Korean question mostly hit the Korean UI labels: use exact words only.

@@ -42,12 +42,14 @@ class Settings(BaseSettings):
     llm_retries: int = Field(2, ge=0, le=6, description="Retries (with backoff) after a timeout, 429 or 5xx before answering offline.")
 
     answer_min_dense: float = Field(0.80, ge=0, le=1, description="Least meaning-similarity (multilingual-e5) of a passage that answers a question; calibrated by bench/calibrate.py.")
-    answer_min_coverage: float = Field(0.5, ge=0, le=1, description="Least share of a question's key words a passage must contain to answer it.")
-    answer_close_dense: float = Field(0.875, ge=0, le=1, description="A passage this similar in meaning answers with half the key words (paraphrased questions).")
+    answer_min_coverage: float = Field(0.3, ge=0, le=1, description="Least share of a question's key words a passage must contain to answer it.")
+    answer_close_dense: float = Field(0.87, ge=0, le=1, description="A passage this similar in meaning answers with half the key words (paraphrased questions).")
+    answer_sure_dense: float = Field(0.90, ge=0, le=1, description="A passage this similar in meaning answers whatever words it uses (above what unanswered questions reach).")
     answer_min_title: float = Field(0.7, ge=0, le=1, description="A passage whose heading (or FAQ question) is this close to the question answers it even with fewer key words.")
     off_topic_unless: float = Field(0.87, ge=0, le=1, description="A message with no product word is off-topic unless a passage is at least this similar.")
+    rank_dense: float = Field(1.0, ge=0, description="Weight of meaning-similarity when choosing the passage that leads an answer.")
     rank_title: float = Field(0.5, ge=0, description="Weight of question-to-heading likeness when choosing the passage that leads an answer.")
-    rank_coverage: float = Field(0.6, ge=0, description="Weight of the question's key words found in a passage when choosing the one that leads.")
+    rank_coverage: float = Field(0.3, ge=0, description="Weight of the question's key words found in a passage when choosing the one that leads.")
     rank_entities: float = Field(0.4, ge=0, description="Weight of the models a question names being in a passage when choosing the one that leads.")
     max_models_per_answer: int = Field(4, ge=1, le=20, description="Most models one answer gives verdicts for.")
 

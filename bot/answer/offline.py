@@ -36,7 +36,7 @@ class OfflineAnswerer:
         self.settings = settings or get_settings()
         self.templates = templates or load_templates()
         self.cues = cues or load_cues(self.settings.cues_file)
-        self.policy = Policy(engine, self.cues, self.settings, rarity=retriever.rarity)
+        self.policy = Policy(engine, self.cues, self.settings, rarity=retriever.rarity, english=retriever.glossary.english)
         self.render = Renderer(engine, self.templates)
         self.tool = make_eligibility_tool(engine, today)
 
@@ -55,7 +55,7 @@ class OfflineAnswerer:
 
     def search(self, turn: Turn) -> list[Hit]:
         """Return the passages search finds for the turn (a few per section, so the one that answers can lead)."""
-        return self.retriever.search(turn.message, k=self.settings.search_top_k + 3, lang=turn.lang, per_section=2)
+        return self.retriever.search(turn.message, k=self.settings.search_top_k + 7, lang=turn.lang, per_section=2)
 
     def decide(self, turn: Turn, hits: list[Hit]) -> Decision:
         """Return the policy's decision for the turn."""

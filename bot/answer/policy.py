@@ -108,11 +108,12 @@ class Policy:
     """Decide each turn's action; inputs are data (catalog, cue words, page vocabulary) and settings."""
 
     def __init__(self, engine: Engine, cues: dict[str, Cues], settings: Settings,
-                 rarity: Callable[[str], float] | None = None) -> None:
+                 rarity: Callable[[str], float] | None = None, english: Callable[[str], str] | None = None) -> None:
         self.engine = engine
         self.cues = cues
         self.settings = settings
         self.rarity = rarity or (lambda word: 1.0)
+        self.english = english or (lambda text: "")  # a Korean question's words in English (knowledge/glossary.yaml)
 
     def cue(self, lang: str) -> Cues:
         """Return the cue words of a language (English when there are none)."""
@@ -171,7 +172,9 @@ class Policy:
             else:
                 entities = 0.0
             w = self.settings
-            score = h.score / top + w.rank_title * title_sim + w.rank_coverage * coverage + w.rank_entities * entities
+            dense = max(0.0, (h.dense - 0.8) / 0.1)  # e5 similarities of related passages sit between 0.8 and 0.9
+            score = (h.score / top + w.rank_dense * dense + w.rank_title * title_sim + w.rank_coverage * coverage
+                     + w.rank_entities * entities)
             if h.kind == "card":
                 score -= 0.5  # a related-article card points elsewhere; it never leads
             out.append(Ranked(h, score, coverage, title_sim, entities))
@@ -188,7 +191,8 @@ class Policy:
             close = r.hit.dense >= self.settings.answer_min_dense
             # On point: the question's rare words are there, or the heading asks the same, or the meaning is very close.
             on_point = (r.coverage >= self.settings.answer_min_coverage or r.title >= self.settings.answer_min_title
-                        or (r.hit.dense >= self.settings.answer_close_dense and r.coverage >= self.settings.answer_min_coverage / 2))
+                        or (r.hit.dense >= self.settings.answer_close_dense and r.coverage >= self.settings.answer_min_coverage / 2)
+                        or r.hit.dense >= self.settings.answer_sure_dense)
             if not (close and on_point):
                 continue
             if amount and not QUANTITY.search(r.hit.text):
