@@ -162,6 +162,16 @@ class OfflineAnswerer:
             if request_profile.signup_date:
                 span = SignupSpan(request_profile.signup_date, request_profile.signup_date, "")
         lang = detect_language(message)
+        # Signed profile: what the host site signed (WIDGET_SECRET) is the account's; no message overrides it.
+        signed = conv.signed_profile
+        if signed is not None and not signed.is_empty():
+            profile = profile.merged(signed)
+            if signed.signup_date:
+                span = SignupSpan(signed.signup_date, signed.signup_date, "")
+            claimed = {f: v for f, v in (("plan", facts.plan), ("billing", facts.billing)) if v}
+            if signed.plan and any(str(v).lower() != str(getattr(signed, f) or v).lower() for f, v in claimed.items()):
+                name = self.plan_names.get(signed.plan.lower(), signed.plan)
+                conv.notes.append(self.templates[lang].render("signed_plan", plan=name))
         return Turn(message, lang, facts, profile, span, conv)
 
     def _models_to_check(self, turn: Turn) -> list[tuple[str, str | None]]:
