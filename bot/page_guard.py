@@ -16,7 +16,7 @@ EVENT_ID = re.compile(r"[a-f0-9]{8,64}")
 # Everything the page loads and calls (recorded from a real browser); the rest of Gradio (upload, file
 # serving, run/predict, call, the API info, monitoring, ...) is not used by the product and answers 404.
 STATIC_PREFIXES = ("/assets/", "/static/")
-PAGE_GETS = {"/", "/config", "/theme.css", "/favicon.ico", "/robots.txt"}
+PAGE_GETS = {"/", "/config", "/theme.css", "/favicon.ico", "/robots.txt", "/manifest.json"}
 HEARTBEAT = re.compile(r"/gradio_api/heartbeat/([^/]*)")
 JOIN, DATA, CANCEL = "/gradio_api/queue/join", "/gradio_api/queue/data", "/gradio_api/cancel"
 
