@@ -240,6 +240,7 @@ def add_routes(app: FastAPI, bot: SupportBot, settings: Settings, limiter: RateL
             check_session_id(req.session_id)
         raw = req.profile.model_dump() if req.profile else None
         profile, status = accepted_profile(raw, req.profile_sig, req.profile_expires, settings.widget_secret)
+        bot.check_profile(profile)
         await anyio.to_thread.run_sync(limiter.hit_ip, _client_ip(request))
         # Only a conversation the server issued has a bucket; any other id starts a new conversation.
         session_id = await anyio.to_thread.run_sync(bot.known_session, req.session_id)

@@ -58,6 +58,7 @@ class SupportBot:
         nothing a message claims overrides it.
         """
         message = check_message(message)
+        self.check_profile(profile)
         conv = self.conversations.load(session_id)
         if signed and profile is not None:
             conv.sign(profile, signed_expires)
@@ -83,6 +84,15 @@ class SupportBot:
         if comment is not None:
             comment = check_text(comment, "the comment", 2000)
         self.conversations.record_feedback(session_id, turn_id, rating, comment)
+
+    def check_profile(self, profile: Profile | None) -> None:
+        """Refuse a profile naming a plan or billing cycle the rules do not know (InputError)."""
+        if profile is None or not hasattr(self.engine, "catalog"):
+            return
+        if profile.plan:
+            self.engine.catalog.resolve_plan(profile.plan)
+        if profile.billing:
+            self.engine.catalog.resolve_billing(profile.billing)
 
     def known_session(self, session_id: str | None) -> str | None:
         """Return the id when it names a stored conversation, None for a new one; refuse malformed ids."""

@@ -256,3 +256,27 @@ def test_the_fleet_logged_no_traceback(fleet: Fleet):
     for app in fleet.apps:
         log = app.log()
         assert "Traceback" not in log and "Exception in ASGI application" not in log, log[-3000:]
+
+
+def test_docker_compose_describes_the_same_fleet():
+    import tomllib
+
+    import yaml
+
+    from bot.settings import ROOT, Settings
+
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text(encoding="utf-8"))
+    services = compose["services"]
+    apps = {name: s for name, s in services.items() if name.startswith("app")}
+    assert len(apps) >= 2 and {"postgres", "redis", "chroma", "index", "proxy"} <= set(services)
+    known = {name.upper() for name in Settings.model_fields}
+    proxy_ip = services["proxy"]["networks"]["fleet"]["ipv4_address"]
+    for name, app in apps.items():
+        env = app["environment"]
+        assert set(env) <= known, set(env) - known
+        assert env["FORWARDED_ALLOW_IPS"] == proxy_ip and env["RATE_LIMIT_STORAGE"].startswith("redis://")
+        assert env["DATABASE_URL"].startswith("postgresql+psycopg://") and env["CHROMA_HOST"] == "chroma"
+        assert f"{name}:7860" in services["proxy"]["command"]
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    assert any(d.startswith("psycopg[binary]") for d in extras["postgres"])
+    assert any(d.startswith("redis") for d in extras["redis"])
