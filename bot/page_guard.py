@@ -6,7 +6,6 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from starlette._utils import get_route_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bot.guard import error_response
@@ -124,7 +123,7 @@ class PageGuard:
         if scope["type"] != "http":
             await error_response(404, "not_found", "Not found.")(scope, receive, send)
             return
-        path, method = get_route_path(scope), scope["method"]
+        path, method = _route_path(scope), scope["method"]
         try:
             if method in ("GET", "HEAD") and (path in PAGE_GETS or path.startswith(STATIC_PREFIXES)):
                 pass
@@ -170,6 +169,12 @@ class PageGuard:
         pending = getattr(getattr(self.blocks, "_queue", None), "pending_messages_per_session", None)
         if pending is not None and values[0] not in pending:
             raise BadRequest("nothing is queued for this session")
+
+
+def _route_path(scope: Scope) -> str:
+    """Return the request path below the mount point (the page is mounted at /, maybe under a root path)."""
+    path, root = scope["path"], scope.get("root_path", "")
+    return (path[len(root):] or "/") if root and path.startswith(root) else path
 
 
 async def _read(receive: Receive) -> bytes:

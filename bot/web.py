@@ -18,7 +18,7 @@ from bot.errors import BotError
 from bot.health import SEARCH_UNAVAILABLE, is_search_failure
 from bot.limits import RateLimited, RateLimiter
 from bot.page_guard import PageGuard
-from bot.service import MAX_MESSAGE_CHARS, SupportBot
+from bot.service import MAX_MESSAGE_CHARS, SupportBot, check_message
 from bot.settings import Settings
 from bot.types import Answer, Profile
 
@@ -141,10 +141,13 @@ def make_respond(bot: SupportBot, settings: Settings, limiter: RateLimiter) -> A
         yield history, "", {**state, "turns": turns}, gr.update(visible=False)
         text, last = "", 0.0
         try:
+            # Checked before counting: a refused message costs no rate-limit entry.
+            check_message(message)
+            profile = profile_from_panel(plan, billing, signup)
+            bot.check_profile(profile)
             limiter.hit_ip(_client_ip(request))
             if state.get("session_id"):  # issued by the server and kept server-side in the page's state
                 limiter.hit_session(state["session_id"])
-            profile = profile_from_panel(plan, billing, signup)
             for ev in bot.stream(message, session_id=state.get("session_id"), profile=profile):
                 if ev.type == "token":
                     text += ev.text

@@ -198,6 +198,17 @@ def test_one_message_limit_in_the_api_the_page_the_widget_and_the_readme(client)
     assert f"{MAX_MESSAGE_CHARS:,} characters" in readme and "4,000" not in readme
 
 
+@pytest.mark.parametrize("body", [
+    {"message": "hello", "profile": {"plan": "Gold"}},
+    {"message": "Why are my credits dropping?", "profile": {"billing": "weekly"}},
+    {"message": "hello", "profile": {"signup_date": "2026-02-30"}},
+])
+def test_a_profile_the_rules_do_not_know_is_400_whatever_the_message(client, bot, body):
+    before = stored_turns(bot)
+    assert_error(client.post("/api/chat", json=body), 400, "bad_input")
+    assert stored_turns(bot) == before
+
+
 @pytest.mark.parametrize("escaped", ["\\u0000", "\\ud800", "\\udfff", "\\u001b[31m", "\\u0008", "\\u007f"])
 @pytest.mark.parametrize("path", ["/api/chat", "/api/chat/stream"])
 def test_control_characters_and_lone_surrogates_are_400_and_store_nothing(client, bot, escaped, path):
