@@ -23,6 +23,8 @@ class Chunk:
     kind: str
     line: int
     text: str
+    lang: str = "en"
+    page_key: str = ""
 
     @property
     def embed_text(self) -> str:
@@ -78,7 +80,8 @@ def chunk_section(page: Page, section: Section, max_tokens: int) -> list[Chunk]:
     out = []
     for kind, text, line in pieces:
         digest = hashlib.sha256(f"{section.id}\n{page.title}\n{breadcrumb}\n{text}".encode()).hexdigest()[:24]
-        out.append(Chunk(digest, page.id, page.title, section.id, breadcrumb, section.url, kind, line, text))
+        out.append(Chunk(digest, page.id, page.title, section.id, breadcrumb, section.url, kind, line, text,
+                         page.lang, page.key))
     return _dedupe(out)
 
 

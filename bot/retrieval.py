@@ -112,6 +112,10 @@ class _Snapshot:
         self.ids = [r["id"] for r in rows]
         corpus = [tokenize(f"{r.get('page_title', '')} {r.get('section', '')} {r.get('text', '')}") for r in rows]
         self.vocab = sorted({t for doc in corpus for t in doc})
+        # Which languages each page exists in: a question is answered from its own language's twin.
+        self.langs: dict[str, set[str]] = {}
+        for r in rows:
+            self.langs.setdefault(page_key(r), set()).add(r.get("lang") or "en")
         self.vocab_set = set(self.vocab)
         self.bm25 = bm25s.BM25()
         self.bm25.index(corpus, show_progress=False)
@@ -126,6 +130,15 @@ class _Snapshot:
             best = process.extractOne(t, self.vocab, scorer=fuzz.ratio, score_cutoff=80)
             out.append(best[0] if best else t)
         return out
+
+
+def page_key(row: dict[str, Any]) -> str:
+    """Return a stored chunk's page path without its language folder."""
+    if row.get("page_key"):
+        return str(row["page_key"])
+    pid = str(row.get("page_id", ""))
+    head, _, rest = pid.partition("/")
+    return rest if rest and len(head) == 2 else pid
 
 
 class Retriever:
@@ -153,15 +166,15 @@ class Retriever:
                 self._snapshot = _Snapshot(manifest, self.store.load(manifest.ids))
             return self._snapshot
 
-    def search(self, query: str, k: int = 5) -> list[Hit]:
-        """Return up to k sections for the query, best first."""
+    def search(self, query: str, k: int = 5, lang: str | None = None) -> list[Hit]:
+        """Return up to k sections for the query, best first; with lang, from that language's pages where they exist."""
         query = (query or "").strip()
         if not query:
             raise InputError("the question is empty")
         if len(query) > MAX_QUERY_CHARS:
             raise InputError(f"the question is too long ({len(query)} characters; the limit is {MAX_QUERY_CHARS})")
         snap = self.snapshot()
-        n = min(CANDIDATES, len(snap.ids))
+        n = min(CANDIDATES * (2 if lang else 1), len(snap.ids))
         dense_sim: dict[str, float] = {}
         ranked: list[list[str]] = []
         english = self.glossary.english(query) if HANGUL.search(query) else ""
@@ -201,6 +214,9 @@ class Retriever:
             row = rows[cid]
             if row["section_id"] in seen:
                 continue
+            row_lang = row.get("lang") or "en"
+            if lang and row_lang != lang and lang in snap.langs.get(page_key(row), ()):
+                continue  # its twin in the question's language answers instead
             seen.add(row["section_id"])
             hits.append(Hit(cid, row["section_id"], row["section"], row["page_title"], row["url"], row["text"],
                             row["kind"], fused[cid], dense_sim.get(cid, 0.0), lexical.get(cid, 0.0)))

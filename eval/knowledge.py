@@ -27,6 +27,7 @@ class Knowledge:
     page_files: dict[str, Path] = field(default_factory=dict)  # page id -> file
     fixed_text: str = ""  # wording of the answer templates (examples, handoff text), dates blanked out
     known_links: set[str] = field(default_factory=set)  # links the pages, rules and templates use
+    twin_of: dict[str, str] = field(default_factory=dict)  # other-language section id -> English section id
     _engine: Any = None
 
     @property
@@ -42,8 +43,11 @@ class Knowledge:
         """Return the section ids a case's reference names: a full id, or an anchor on any page."""
         ref = ref.strip().lstrip("#")
         if "#" in ref or ref in self.page_files:
-            return [ref] if ref in self.sections else []
-        return [sid for sid in self.sections if sid.endswith("#" + ref)]
+            found = [ref] if ref in self.sections else []
+        else:
+            found = [sid for sid in self.sections if sid.endswith("#" + ref)]
+        # The same section on a page's twin in another language answers the same question.
+        return found + [other for other, base in self.twin_of.items() if base in found]
 
     def section_for_source(self, source: dict[str, Any]) -> str | None:
         """Return the section id a cited source points at, by id or by URL."""
@@ -76,8 +80,12 @@ def load_knowledge(settings: Settings) -> Knowledge:
     from bot.ingest import chunk_section
     from bot.mdx import load_pages
 
+    from bot.twins import section_map
+
     k = Knowledge(settings)
-    for page in load_pages(settings.pages_path, settings.docs_base_url):
+    pages = load_pages(settings.pages_path, settings.docs_base_url)
+    k.twin_of = section_map(pages)
+    for page in pages:
         k.page_files[page.id] = page.file
         for section in page.sections:
             chunks = chunk_section(page, section, BIG_CHUNK)

@@ -18,9 +18,10 @@ def case_problems(case: Case, knowledge: Knowledge, as_of: date) -> list[str]:
     wanted: list[str] = []
     for ref in case.sections:
         found = knowledge.resolve_section(ref)
+        originals = [sid for sid in found if sid not in knowledge.twin_of]
         if not found:
             problems.append(f"unknown section {ref!r} (not on any parsed page)")
-        elif len(found) > 1:
+        elif len(originals) > 1:
             problems.append(f"section {ref!r} is on several pages; write PAGE#anchor ({', '.join(found)})")
         wanted += found
     if case.evidence:

@@ -15,7 +15,7 @@ from bot.answer.compose import hit_source, profile_text, retrieved, verdict_sour
 from bot.answer.facts import SignupSpan
 from bot.answer.grounding import check_answer
 from bot.answer.offline import DOMAIN, HANDOFF, MIN_RELEVANT, OfflineAnswerer, Turn
-from bot.answer.templates import load_prompt
+from bot.templates import load_prompt
 from bot.conversation import Conversation
 from bot.eligibility import Engine, Verdict
 from bot.errors import BotError
@@ -64,7 +64,7 @@ class LLMAnswerer:
             # Nothing for a model to add: the deterministic answer is the right one.
             yield from self._final(self.offline.answer(message, conv, profile, mode="llm"))
             return
-        hits = self.retriever.search(message, k=4)
+        hits = self.retriever.search(message, k=4, lang=turn.lang)
         context, used = self._context(hits)
         messages: list[BaseMessage] = [SystemMessage(self._system(turn, context)), *self._history(conv),
                                        HumanMessage(message)]

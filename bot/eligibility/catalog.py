@@ -68,8 +68,9 @@ class Catalog:
 
     def __init__(self, spec: RulesFile) -> None:
         self.models: dict[str, ModelSpec] = dict(spec.models)
-        self.kinds: dict[str, str] = dict(spec.kinds)
+        self.kinds: dict[str, str] = {k: v.name for k, v in spec.kinds.items()}
         self.plan_names = {pid: p.name for pid, p in spec.plans.items()}
+        self._plan_spellings = {pid: (p.name, pid, *((p.ko,) if p.ko else ()), *p.aliases) for pid, p in spec.plans.items()}
         self.billing_names = {bid: b.name for bid, b in spec.billing.items()}
         self._plans = _name_table({pid: (p.name, *p.aliases) for pid, p in spec.plans.items()})
         self._billing = _name_table({bid: (b.name, *b.aliases) for bid, b in spec.billing.items()})
@@ -215,6 +216,10 @@ class Catalog:
         return Mention(target[0], target[1], start, end, text[start:end], round(score, 1))
 
     # --- plans and billing --------------------------------------------------------
+    def plan_spellings(self) -> dict[str, tuple[str, ...]]:
+        """Return every spelling of every plan, by plan id."""
+        return self._plan_spellings
+
     def resolve_plan(self, text: str) -> str:
         """Return the plan id for a plan name in any case or language listed."""
         return _lookup(self._plans, text, "plan", self.plan_names)
