@@ -28,9 +28,7 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bot.conversation import ConversationStore  # noqa: E402
-from bot.settings import get_settings  # noqa: E402
-from bot.store import build_index  # noqa: E402
-from tests.services import App, Chroma, Postgres, Redis  # noqa: E402
+from tests.services import App, Chroma, Postgres, Redis, run_fleet  # noqa: E402
 
 QUESTIONS = [
     "Is Seedream 4.0 unlimited for me?",
@@ -131,7 +129,10 @@ def pct(values: list[float], q: float) -> float:
     return 1000 * ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))] if ordered else float("nan")
 
 
-def faults(pg: Postgres, redis: Redis, chroma: Chroma, apps: list[App]) -> list[tuple[str, Callable[[], None], Callable[[], None]]]:
+Fault = tuple[str, Callable[[], None], Callable[[], None]]
+
+
+def faults(pg: Postgres, redis: Redis, chroma: Chroma, apps: list[App]) -> list[Fault]:
     """Return (name, break, repair) for each fault."""
     return [
         ("app server killed (SIGKILL) and restarted", apps[0].kill, apps[0].start),
@@ -141,45 +142,53 @@ def faults(pg: Postgres, redis: Redis, chroma: Chroma, apps: list[App]) -> list[
     ]
 
 
+def raw(text: str) -> dict[str, Any]:
+    """Return request arguments for a JSON body written by hand (escapes reach the server as sent)."""
+    return {"content": text.encode(), "headers": {"content-type": "application/json"}}
+
+
 def inputs(app: App) -> list[tuple[str, httpx.Response]]:
     """Send hostile requests; return (what, response) pairs."""
-    json_hdr = {"content-type": "application/json"}
     with httpx.Client(base_url=app.url, timeout=30, headers={"X-Forwarded-For": "10.250.0.1"}) as h:
         sid = h.post("/api/chat", json={"message": "hello, credits?"}).json()["session_id"]
-        probes: list[tuple[str, Callable[[], httpx.Response]]] = [
-            ("empty message", lambda: h.post("/api/chat", json={"message": "  "})),
-            ("message over the limit", lambda: h.post("/api/chat", json={"message": "x" * 2001})),
-            ("NUL in a message", lambda: h.post("/api/chat", content=b'{"message": "a\\u0000b"}', headers=json_hdr)),
-            ("lone surrogate", lambda: h.post("/api/chat", content=b'{"message": "\\ud800"}', headers=json_hdr)),
-            ("escape sequence", lambda: h.post("/api/chat/stream", content=b'{"message": "\\u001b[2J"}', headers=json_hdr)),
-            ("malformed JSON", lambda: h.post("/api/chat", content=b'{"message": ', headers=json_hdr)),
-            ("wrong types", lambda: h.post("/api/chat", json={"message": ["a"]})),
-            ("unknown field", lambda: h.post("/api/chat", json={"message": "hi", "admin": True})),
-            ("unknown plan", lambda: h.post("/api/chat", json={"message": "hi", "profile": {"plan": "Gold"}})),
-            ("impossible date", lambda: h.post("/api/chat", json={"message": "hi", "profile": {"signup_date": "2026-02-30"}})),
-            ("session id with a newline", lambda: h.post("/api/chat", json={"message": "hi", "session_id": sid + "\n"})),
-            ("60 KB session id", lambda: h.post("/api/chat", json={"message": "hi", "session_id": "a" * 60_000})),
-            ("path in a session id", lambda: h.post("/api/chat", json={"message": "hi", "session_id": "../../etc/passwd"})),
-            ("body over 64 KB", lambda: h.post("/api/chat", content=b'{"message": "' + b"x" * 100_000 + b'"}', headers=json_hdr)),
-            ("20 KB header", lambda: h.get("/healthz", headers={"x-filler": "a" * 20_000})),
-            ("disallowed origin", lambda: h.post("/api/chat", json={"message": "hi"}, headers={"Origin": "https://evil.example"})),
-            ("feedback for another session", lambda: h.post("/api/feedback", json={"session_id": "someone-elses-1", "turn_id": "x1", "rating": "up"})),
-            ("feedback comment with NUL", lambda: h.post("/api/feedback", content=b'{"session_id": "%s", "turn_id": "x1", "rating": "up", "comment": "\\u0000"}' % sid.encode(), headers=json_hdr)),
-            ("GET on a POST route", lambda: h.get("/api/chat")),
-            ("unknown /api/ path", lambda: h.delete("/api/sessions")),
-            ("POST /healthz", lambda: h.post("/healthz")),
-            ("Gradio upload", lambda: h.post("/gradio_api/upload", files={"files": ("a.bin", b"\0" * 50_000)})),
-            ("Gradio file serving", lambda: h.get("/gradio_api/file=/etc/passwd")),
-            ("Gradio run/predict", lambda: h.post("/gradio_api/run/predict", json={"data": [], "fn_index": 99})),
-            ("Gradio call API", lambda: h.post("/gradio_api/call/respond", json={"data": ["hi"]})),
-            ("Gradio API info", lambda: h.get("/gradio_api/info")),
-            ("queue/join unknown fn_index", lambda: h.post("/gradio_api/queue/join", json={"data": [], "fn_index": 99, "session_hash": "abcdef12"})),
-            ("queue/join wrong data", lambda: h.post("/gradio_api/queue/join", json={"data": [1, 2], "fn_index": 4, "session_hash": "abcdef12"})),
-            ("queue/join lone surrogate", lambda: h.post("/gradio_api/queue/join", content=b'{"data": ["\\ud800"], "fn_index": 4, "session_hash": "abcdef12"}', headers=json_hdr)),
-            ("queue/data never joined", lambda: h.get("/gradio_api/queue/data", params={"session_hash": "nojoin123"})),
-            ("Gradio monitoring", lambda: h.get("/monitoring")),
+        join = "/gradio_api/queue/join"
+        probes: list[tuple[str, str, str, dict[str, Any]]] = [
+            ("empty message", "POST", "/api/chat", {"json": {"message": "  "}}),
+            ("message over the limit", "POST", "/api/chat", {"json": {"message": "x" * 2001}}),
+            ("NUL in a message", "POST", "/api/chat", raw('{"message": "a\\u0000b"}')),
+            ("lone surrogate", "POST", "/api/chat", raw('{"message": "\\ud800"}')),
+            ("escape sequence", "POST", "/api/chat/stream", raw('{"message": "\\u001b[2J"}')),
+            ("malformed JSON", "POST", "/api/chat", raw('{"message": ')),
+            ("wrong types", "POST", "/api/chat", {"json": {"message": ["a"]}}),
+            ("unknown field", "POST", "/api/chat", {"json": {"message": "hi", "admin": True}}),
+            ("unknown plan", "POST", "/api/chat", {"json": {"message": "hi", "profile": {"plan": "Gold"}}}),
+            ("impossible date", "POST", "/api/chat", {"json": {"message": "hi", "profile": {"signup_date": "2026-02-30"}}}),
+            ("session id with a newline", "POST", "/api/chat", {"json": {"message": "hi", "session_id": sid + "\n"}}),
+            ("60 KB session id", "POST", "/api/chat", {"json": {"message": "hi", "session_id": "a" * 60_000}}),
+            ("path as a session id", "POST", "/api/chat", {"json": {"message": "hi", "session_id": "../../etc/passwd"}}),
+            ("body over 64 KB", "POST", "/api/chat", raw('{"message": "' + "x" * 100_000 + '"}')),
+            ("20 KB header", "GET", "/healthz", {"headers": {"x-filler": "a" * 20_000}}),
+            ("disallowed origin", "POST", "/api/chat", {"json": {"message": "hi"}, "headers": {"Origin": "https://evil.example"}}),
+            ("feedback on another session", "POST", "/api/feedback",
+             {"json": {"session_id": "someone-elses-1", "turn_id": "x1", "rating": "up"}}),
+            ("feedback comment with NUL", "POST", "/api/feedback",
+             raw('{"session_id": "%s", "turn_id": "x1", "rating": "up", "comment": "\\u0000"}' % sid)),
+            ("GET on a POST route", "GET", "/api/chat", {}),
+            ("unknown /api/ path", "DELETE", "/api/sessions", {}),
+            ("POST /healthz", "POST", "/healthz", {}),
+            ("Gradio upload", "POST", "/gradio_api/upload", {"files": {"files": ("a.bin", b"\0" * 50_000)}}),
+            ("Gradio file serving", "GET", "/gradio_api/file=/etc/passwd", {}),
+            ("Gradio run/predict", "POST", "/gradio_api/run/predict", {"json": {"data": [], "fn_index": 99}}),
+            ("Gradio call API", "POST", "/gradio_api/call/respond", {"json": {"data": ["hi"]}}),
+            ("Gradio API info", "GET", "/gradio_api/info", {}),
+            ("Gradio monitoring", "GET", "/monitoring", {}),
+            ("queue/join unknown fn_index", "POST", join, {"json": {"data": [], "fn_index": 99, "session_hash": "abcdef12"}}),
+            ("queue/join wrong data", "POST", join, {"json": {"data": [1, 2], "fn_index": 4, "session_hash": "abcdef12"}}),
+            ("queue/join lone surrogate", "POST", join,
+             raw('{"data": ["\\ud800"], "fn_index": 4, "session_hash": "abcdef12"}')),
+            ("queue/data never joined", "GET", "/gradio_api/queue/data", {"params": {"session_hash": "nojoin123"}}),
         ]
-        return [(what, send()) for what, send in probes]
+        return [(what, h.request(method, path, **kwargs)) for what, method, path, kwargs in probes]
 
 
 def main() -> None:
@@ -190,78 +199,59 @@ def main() -> None:
     parser.add_argument("--fault-seconds", type=float, default=6, help="how long each fault lasts")
     args = parser.parse_args()
 
-    with tempfile.TemporaryDirectory(prefix="carat-fleet-") as tmp:
-        folder = Path(tmp)
-        pg, redis, chroma = Postgres(), Redis(), Chroma()
-        apps: list[App] = []
-        try:
-            pg.start()
-            redis.start()
-            chroma.start()
-            build_index(get_settings(data_dir=folder / "indexer", chroma_host="127.0.0.1", chroma_port=chroma.port))
-            env = {"DATABASE_URL": pg.url, "RATE_LIMIT_STORAGE": redis.url, "CHROMA_HOST": "127.0.0.1",
-                   "CHROMA_PORT": str(chroma.port), "FORWARDED_ALLOW_IPS": "127.0.0.1"}
-            apps = [App(folder / f"var{n}", env, folder / f"app{n}.log") for n in (1, 2)]
-            for app in apps:
-                app.start()
+    with tempfile.TemporaryDirectory(prefix="carat-fleet-") as tmp, run_fleet(Path(tmp)) as fleet:
+        pg, redis, chroma, apps = fleet.pg, fleet.redis, fleet.chroma, fleet.apps
+        tally = run_load(apps, args.clients, lambda: time.sleep(args.seconds))
+        ok = len(tally.acknowledged)
+        errors = sum(tally.codes.values()) - ok
+        print(f"load held: {args.clients} clients x {args.seconds:.0f} s on 2 servers: {sum(tally.codes.values())} "
+              f"requests, {ok} answered, {errors} errors (target 0), {lost(pg, tally)} acknowledged turns lost; "
+              f"p50 {pct(tally.latencies, 50):.0f} ms, p95 {pct(tally.latencies, 95):.0f} ms, "
+              f"{ok / args.seconds:.1f} answers/s")
+        if errors:
+            print(f"  by status: {dict(tally.codes)}")
 
-            tally = run_load(apps, args.clients, lambda: time.sleep(args.seconds))
-            ok = len(tally.acknowledged)
-            errors = sum(tally.codes.values()) - ok
-            print(f"load held: {args.clients} clients x {args.seconds:.0f} s on 2 servers: {sum(tally.codes.values())} "
-                  f"requests, {ok} answered, {errors} errors (target 0), {lost(pg, tally)} acknowledged turns lost; "
-                  f"p50 {pct(tally.latencies, 50):.0f} ms, p95 {pct(tally.latencies, 95):.0f} ms, "
-                  f"{ok / args.seconds:.1f} answers/s")
-            if errors:
-                print(f"  by status: {dict(tally.codes)}")
+        survived = 0
+        rows = []
+        for number, (name, breaks, repairs) in enumerate(faults(pg, redis, chroma, apps)):
+            recovery = [float("inf")]
 
-            survived = 0
-            rows = []
-            for number, (name, breaks, repairs) in enumerate(faults(pg, redis, chroma, apps)):
-                recovery = [float("inf")]
+            def episode(breaks: Callable[[], None] = breaks, repairs: Callable[[], None] = repairs) -> None:
+                time.sleep(2)
+                breaks()
+                time.sleep(args.fault_seconds)
+                started = time.monotonic()
+                repairs()
+                for app in apps:
+                    wait_healthy(app)
+                recovery[0] = time.monotonic() - started
+                time.sleep(2)
 
-                def episode(breaks: Callable[[], None] = breaks, repairs: Callable[[], None] = repairs) -> None:
-                    time.sleep(2)
-                    breaks()
-                    time.sleep(args.fault_seconds)
-                    started = time.monotonic()
-                    repairs()
-                    for app in apps:
-                        wait_healthy(app)
-                    recovery[0] = time.monotonic() - started
-                    time.sleep(2)
+            # Fresh addresses for each stretch: the load before used up its own buckets.
+            t = run_load(apps, 8, episode, first_address=1000 + 10 * number)
+            missing = lost(pg, t)
+            fives = t.codes.get("500", 0)
+            ok_fault = missing == 0 and fives == 0 and recovery[0] < 60
+            survived += ok_fault
+            other = {k: v for k, v in t.codes.items() if k != "200"}
+            rows.append(f"  {'ok  ' if ok_fault else 'FAIL'} {name}: {len(t.acknowledged)} answered, "
+                        f"refused meanwhile {other or 'none'}, {missing} acknowledged turns lost, "
+                        f"healthy again {recovery[0]:.1f} s after repair")
+        print(f"faults survived: {survived}/{len(rows)} (each under 8 clients; 503s while a store is down "
+              f"are expected, 500s and lost turns are not)")
+        print("\n".join(rows))
 
-                # Fresh addresses for each stretch: the load before used up its own buckets.
-                t = run_load(apps, 8, episode, first_address=1000 + 10 * number)
-                missing = lost(pg, t)
-                fives = t.codes.get("500", 0)
-                ok_fault = missing == 0 and fives == 0 and recovery[0] < 60
-                survived += ok_fault
-                other = {k: v for k, v in t.codes.items() if k != "200"}
-                rows.append(f"  {'ok  ' if ok_fault else 'FAIL'} {name}: {len(t.acknowledged)} answered, "
-                            f"refused meanwhile {other or 'none'}, {missing} acknowledged turns lost, "
-                            f"healthy again {recovery[0]:.1f} s after repair")
-            print(f"faults survived: {survived}/{len(rows)} (each under 8 clients; 503s while a store is down "
-                  f"are expected, 500s and lost turns are not)")
-            print("\n".join(rows))
-
-            tried = inputs(apps[1])
-            codes = Counter(f"{r.status_code // 100}xx" for _, r in tried)
-            tracebacks = sum(a.log().count("Traceback") for a in apps)
-            print(f"inputs tried: {len(tried)}, answered {dict(codes)} (target: all 4xx), "
-                  f"tracebacks in the server logs: {tracebacks}")
-            for what, resp in tried:
-                if not 400 <= resp.status_code < 500:
-                    print(f"  {what}: {resp.status_code} {resp.text[:120]}")
-            lat = tally.latencies
-            if lat:
-                print(f"(load latency mean {1000 * statistics.fmean(lat):.0f} ms over {len(lat)} answers)")
-        finally:
-            for app in apps:
-                app.stop()
-            chroma.close()
-            redis.stop()
-            pg.close()
+        tried = inputs(apps[1])
+        codes = Counter(f"{r.status_code // 100}xx" for _, r in tried)
+        tracebacks = sum(a.log().count("Traceback") for a in apps)
+        print(f"inputs tried: {len(tried)}, answered {dict(codes)} (target: all 4xx), "
+              f"tracebacks in the server logs: {tracebacks}")
+        for what, resp in tried:
+            if not 400 <= resp.status_code < 500:
+                print(f"  {what}: {resp.status_code} {resp.text[:120]}")
+        lat = tally.latencies
+        if lat:
+            print(f"(load latency mean {1000 * statistics.fmean(lat):.0f} ms over {len(lat)} answers)")
 
 
 if __name__ == "__main__":

@@ -23,7 +23,7 @@ from bot.guard import MAX_BODY_BYTES, OriginGuard, OriginPolicy, RequestLimits, 
 from bot.health import (SEARCH_UNAVAILABLE, Check, check_database, check_disk, check_index, check_rate_limits,
                         is_search_failure, summarise)
 from bot.limits import RateLimited, RateLimiter
-from bot.service import MAX_MESSAGE_CHARS, SupportBot, check_message, check_text, make_bot
+from bot.service import MAX_COMMENT_CHARS, MAX_MESSAGE_CHARS, SupportBot, check_message, check_text, make_bot
 from bot.settings import Settings, get_settings
 from bot.types import Answer, Profile, StreamEvent
 from bot.widget import accepted_profile, widget_script
@@ -101,7 +101,7 @@ class FeedbackRequest(BaseModel):
     session_id: str = Field(pattern=SESSION_PATTERN)
     turn_id: str = Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_-]+$")
     rating: Literal["up", "down"]
-    comment: str | None = Field(None, max_length=2000)
+    comment: str | None = Field(None, max_length=MAX_COMMENT_CHARS)
 
 
 def _client_ip(request: Request) -> str:
@@ -282,7 +282,7 @@ def add_routes(app: FastAPI, bot: SupportBot, settings: Settings, limiter: RateL
     async def feedback(request: Request, req: FeedbackRequest) -> dict[str, Any]:
         """Store a thumbs up/down (and an optional comment) on one answer."""
         check_session_id(req.session_id)
-        comment = check_text(req.comment, "the comment", 2000) if req.comment is not None else None
+        comment = check_text(req.comment, "the comment", MAX_COMMENT_CHARS) if req.comment is not None else None
         await anyio.to_thread.run_sync(limiter.hit_ip, _client_ip(request))
         try:
             await workers.run(bot.feedback, req.session_id, req.turn_id, req.rating, comment)

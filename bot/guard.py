@@ -73,17 +73,21 @@ class RequestLimits:
         except TimeoutError:
             await error_response(408, "timeout", "The request body took too long to arrive.")(scope, receive, send)
             return
-        body = b"".join(chunks)
-        delivered = False
+        await self.app(scope, replay_body(b"".join(chunks), receive), send)
 
-        async def replay() -> Message:
-            nonlocal delivered
-            if not delivered:
-                delivered = True
-                return {"type": "http.request", "body": body, "more_body": False}
-            return await receive()  # after the body: a disconnect, for streaming responses
 
-        await self.app(scope, replay, send)
+def replay_body(body: bytes, receive: Receive) -> Receive:
+    """Return a receive callable that gives an already read body once, then passes through."""
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()  # after the body: a disconnect, which streaming responses listen for
+
+    return replay
 
 
 def _too_large(limit: int) -> JSONResponse:

@@ -6,9 +6,9 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
-from bot.guard import error_response
+from bot.guard import error_response, replay_body
 
 SESSION_HASH = re.compile(r"[a-z0-9]{4,64}")
 EVENT_ID = re.compile(r"[a-f0-9]{8,64}")
@@ -134,7 +134,7 @@ class PageGuard:
             elif method == "POST" and path in (JOIN, CANCEL):
                 body = await _read(receive)
                 self._check_post(path, body)
-                receive = _replay(body, receive)
+                receive = replay_body(body, receive)
             else:
                 await error_response(404, "not_found", "Not found.")(scope, receive, send)
                 return
@@ -188,17 +188,3 @@ async def _read(receive: Receive) -> bytes:
         if not message.get("more_body", False):
             break
     return b"".join(chunks)
-
-
-def _replay(body: bytes, receive: Receive) -> Receive:
-    """Return a receive callable that gives the body once, then passes through (for disconnects)."""
-    sent = False
-
-    async def replay() -> Message:
-        nonlocal sent
-        if not sent:
-            sent = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        return await receive()
-
-    return replay

@@ -16,6 +16,7 @@ from bot.types import Answer, Profile, StreamEvent
 MAX_MESSAGE_CHARS = 2000
 # Control characters (tab and newlines aside) and lone surrogates: no customer types them, and some
 # databases cannot store them, so they are refused the same way everywhere.
+MAX_COMMENT_CHARS = 2000
 FORBIDDEN_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 
 
@@ -82,7 +83,7 @@ class SupportBot:
     def feedback(self, session_id: str, turn_id: str, rating: str, comment: str | None = None) -> None:
         """Store a thumbs up/down on a turn."""
         if comment is not None:
-            comment = check_text(comment, "the comment", 2000)
+            comment = check_text(comment, "the comment", MAX_COMMENT_CHARS)
         self.conversations.record_feedback(session_id, turn_id, rating, comment)
 
     def check_profile(self, profile: Profile | None) -> None:

@@ -9,8 +9,11 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -212,3 +215,69 @@ class App:
     def log(self) -> str:
         """Return what the app printed so far."""
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+
+@dataclass
+class Fleet:
+    """Two app servers sharing PostgreSQL, Redis and a Chroma server."""
+
+    pg: Postgres
+    redis: Redis
+    chroma: Chroma
+    apps: list[App]
+
+
+@contextmanager
+def run_fleet(folder: Path, env: dict[str, str] | None = None) -> Iterator[Fleet]:
+    """Start PostgreSQL, Redis and Chroma, build the index into Chroma, then two app servers (trusting
+    X-Forwarded-For from 127.0.0.1, so callers can act as many customers); stop everything after."""
+    from bot.settings import get_settings
+    from bot.store import build_index
+
+    pg, redis, chroma = Postgres(), Redis(), Chroma()
+    apps: list[App] = []
+    try:
+        pg.start()
+        redis.start()
+        chroma.start()
+        build_index(get_settings(data_dir=folder / "indexer", chroma_host="127.0.0.1", chroma_port=chroma.port))
+        app_env = {"DATABASE_URL": pg.url, "RATE_LIMIT_STORAGE": redis.url, "CHROMA_HOST": "127.0.0.1",
+                   "CHROMA_PORT": str(chroma.port), "FORWARDED_ALLOW_IPS": "127.0.0.1", **(env or {})}
+        apps = [App(folder / f"var{n}", app_env, folder / f"app{n}.log") for n in (1, 2)]
+        together(*(app.start for app in apps))
+        yield Fleet(pg, redis, chroma, apps)
+    finally:
+        for app in apps:
+            app.stop()
+        chroma.close()
+        redis.stop()
+        pg.close()
+
+
+def together(*calls: Callable[[], Any]) -> list[BaseException]:
+    """Run the calls in threads released at the same moment; return the exceptions they raised."""
+    gate = threading.Barrier(len(calls))
+    errors: list[BaseException] = []
+
+    def run(call: Callable[[], Any]) -> None:
+        gate.wait()
+        try:
+            call()
+        except BaseException as exc:  # noqa: BLE001 - reported to the caller
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(call,)) for call in calls]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return errors
+
+
+def race_first_turn(stores: list[Any], session_id: str) -> list[BaseException]:
+    """Store the first turn of one new conversation from several stores at once; return what failed."""
+    from bot.conversation import Conversation
+    from bot.types import Answer
+
+    answer = Answer(answer="ok", route="answer")
+    return together(*(lambda s=s: s.save_turn(Conversation(session_id), "hello", answer) for s in stores))

@@ -5,62 +5,27 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from bot.conversation import Conversation, ConversationStore
-from bot.settings import get_settings
-from bot.store import build_index
-from bot.types import Answer
-from tests.services import App, Chroma, Postgres, Redis
+from bot.conversation import ConversationStore
+from tests.services import App, Fleet, race_first_turn, run_fleet, together
 
 SEEDREAM = "Is Seedream 4.0 unlimited for me?"
 SESSION_LIMIT, IP_LIMIT = 5, 8
 
 
-@dataclass
-class Fleet:
-    pg: Postgres
-    redis: Redis
-    chroma: Chroma
-    apps: list[App]
-
-    def store(self) -> ConversationStore:
-        return ConversationStore(self.pg.url)
-
-
 @pytest.fixture(scope="module")
 def fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fleet]:
-    folder = tmp_path_factory.mktemp("fleet")
-    pg, redis, chroma = Postgres(), Redis(), Chroma()
-    apps: list[App] = []
-    try:
-        pg.start()
-        redis.start()
-        chroma.start()
-        build_index(get_settings(data_dir=folder / "indexer", chroma_host="127.0.0.1", chroma_port=chroma.port))
-        env = {"DATABASE_URL": pg.url, "RATE_LIMIT_STORAGE": redis.url, "CHROMA_HOST": "127.0.0.1",
-               "CHROMA_PORT": str(chroma.port), "FORWARDED_ALLOW_IPS": "127.0.0.1",
-               "RATE_LIMIT_SESSION": str(SESSION_LIMIT), "RATE_LIMIT_IP": str(IP_LIMIT)}
-        apps = [App(folder / f"var{n}", env, folder / f"app{n}.log") for n in (1, 2)]
-        threads = [threading.Thread(target=a.start) for a in apps]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        for a in apps:
-            assert a.proc is not None and a.proc.poll() is None, a.log()[-2000:]
-        yield Fleet(pg, redis, chroma, apps)
-    finally:
-        for a in apps:
-            a.stop()
-        chroma.close()
-        redis.stop()
-        pg.close()
+    with run_fleet(tmp_path_factory.mktemp("fleet"), {"RATE_LIMIT_SESSION": str(SESSION_LIMIT),
+                                                      "RATE_LIMIT_IP": str(IP_LIMIT)}) as running:
+        yield running
+
+
+def store_of(fleet: Fleet) -> ConversationStore:
+    return ConversationStore(fleet.pg.url)
 
 
 def chat(app: App, body: dict[str, Any], client_ip: str, path: str = "/api/chat") -> httpx.Response:
@@ -92,7 +57,7 @@ def test_one_conversation_continues_across_both_servers(fleet: Fleet):
     second = chat(b, {"message": "what about Flux2 Pro?", "session_id": sid}, "10.0.0.1")
     assert second.status_code == 200 and second.json()["session_id"] == sid
     assert second.json()["route"] == "eligibility"  # B knew the plan A was told
-    turns = fleet.store().load(sid).turns
+    turns = store_of(fleet).load(sid).turns
     assert [t["id"] for t in turns] == [first.json()["turn_id"], second.json()["turn_id"]]
     feedback = httpx.post(f"{a.url}/api/feedback", json={"session_id": sid, "turn_id": second.json()["turn_id"],
                                                          "rating": "up"}, timeout=30)
@@ -136,60 +101,35 @@ def test_no_acknowledged_turn_is_lost_under_concurrent_load(fleet: Fleet):
     for t in threads:
         t.join()
     assert not failures and len(acknowledged) == 32
-    stored = {t["id"] for t in fleet.store().iter_turns()}
+    stored = {t["id"] for t in store_of(fleet).iter_turns()}
     assert set(acknowledged) <= stored
 
 
 def test_the_same_new_session_on_two_servers_at_once_never_fails(fleet: Fleet):
     # Clients that choose their own id get a fresh one from each server: nothing to collide on.
     for round_ in range(5):
-        gate = threading.Barrier(2)
         results: list[httpx.Response] = []
-
-        def send(app: App) -> None:
-            gate.wait()
-            results.append(chat(app, {"message": SEEDREAM, "session_id": f"chosen-by-client-{round_:03d}"},
-                                f"10.0.3.{round_}"))
-
-        threads = [threading.Thread(target=send, args=(app,)) for app in fleet.apps]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
+        body = {"message": SEEDREAM, "session_id": f"chosen-by-client-{round_:03d}"}
+        assert not together(*(lambda a=a: results.append(chat(a, body, f"10.0.3.{round_}")) for a in fleet.apps))
         assert [r.status_code for r in results] == [200, 200]
         assert len({r.json()["session_id"] for r in results}) == 2
     # Two servers storing the first turn of one conversation at the same moment (the database race itself).
-    stores = [fleet.store(), fleet.store()]
+    stores = [store_of(fleet), store_of(fleet)]
     for round_ in range(20):
         sid = f"first-turn-race-{round_:04d}"
-        gate = threading.Barrier(2)
-        errors: list[BaseException] = []
-
-        def save(store: ConversationStore) -> None:
-            gate.wait()
-            try:
-                store.save_turn(Conversation(sid), "hello", Answer(answer="ok", route="answer"))
-            except BaseException as exc:  # noqa: BLE001 - any failure is the finding
-                errors.append(exc)
-
-        threads = [threading.Thread(target=save, args=(s,)) for s in stores]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        assert not errors, errors
+        assert not race_first_turn(stores, sid)
         assert len(stores[0].load(sid).turns) == 2
 
 
 def test_nul_and_surrogates_are_400_on_postgres_and_nothing_is_lost(fleet: Fleet):
     a = fleet.apps[0]
-    before = sum(1 for _ in fleet.store().iter_turns())
+    before = sum(1 for _ in store_of(fleet).iter_turns())
     for path in ("/api/chat", "/api/chat/stream"):
         for escaped in ("\\u0000", "\\ud800"):
             resp = httpx.post(f"{a.url}{path}", content=('{"message": "credits %s?"}' % escaped).encode(),
                               headers={"content-type": "application/json", "X-Forwarded-For": "10.0.4.1"}, timeout=30)
             assert resp.status_code == 400 and resp.json()["error"]["code"] == "bad_input"
-    assert sum(1 for _ in fleet.store().iter_turns()) == before
+    assert sum(1 for _ in store_of(fleet).iter_turns()) == before
 
 
 def test_a_crashed_server_loses_nothing_and_the_other_carries_on(fleet: Fleet):
@@ -200,7 +140,7 @@ def test_a_crashed_server_loses_nothing_and_the_other_carries_on(fleet: Fleet):
     try:
         follow = chat(b, {"message": "what about Flux2 Pro?", "session_id": sid}, "10.0.5.1")
         assert follow.status_code == 200 and follow.json()["route"] == "eligibility"
-        assert len(fleet.store().load(sid).turns) == 2
+        assert len(store_of(fleet).load(sid).turns) == 2
     finally:
         a.start()
 

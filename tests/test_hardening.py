@@ -4,7 +4,6 @@ from __future__ import annotations
 import json
 import logging
 import re
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -12,13 +11,13 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from bot.conversation import Conversation, ConversationStore
+from bot.conversation import ConversationStore
 from bot.server import build_app
 from bot.service import MAX_MESSAGE_CHARS, SupportBot, make_bot
 from bot.settings import ROOT, get_settings
-from bot.types import Answer
 from bot.widget import sign_profile
 from tests.browser_helpers import free_port
+from tests.services import race_first_turn
 
 SEEDREAM = "Is Seedream 4.0 unlimited for me?"
 SECRET = "whsec-hardening-DO-NOT-LEAK-1b2c"
@@ -254,25 +253,9 @@ def test_rejected_session_ids_are_never_counted_or_kept(bot, data_dir):
 def test_two_servers_storing_one_first_turn_at_once_both_succeed(tmp_path):
     url = f"sqlite:///{tmp_path / 'race.db'}"
     stores = [ConversationStore(url), ConversationStore(url)]
-    answer = Answer(answer="ok", route="answer")
     for round_ in range(10):
         sid = f"race-session-{round_:04d}"
-        gate = threading.Barrier(2)
-        errors: list[BaseException] = []
-
-        def save(store: ConversationStore) -> None:
-            gate.wait()
-            try:
-                store.save_turn(Conversation(sid), "hello", answer)
-            except BaseException as exc:  # noqa: BLE001 - any failure is the finding
-                errors.append(exc)
-
-        threads = [threading.Thread(target=save, args=(s,)) for s in stores]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        assert not errors
+        assert not race_first_turn(stores, sid)
         assert len(stores[0].load(sid).turns) == 2
 
 
