@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -34,6 +35,7 @@ SESSION_PATTERN = r"^[A-Za-z0-9_-]{8,64}$"
 GENERIC_ERROR = "Something went wrong on our side. Please try again in a moment."
 METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 HEALTH_TIMEOUT = 3.0  # seconds per check: a hung database must not hang the probe
+HEALTH_REUSE = 1.0  # seconds a health result is reused: probing in a loop must not load the database
 _DONE = object()
 
 
@@ -291,9 +293,13 @@ def add_routes(app: FastAPI, bot: SupportBot, settings: Settings, limiter: RateL
             raise ApiError(404, "not_found", "No such answer in this conversation.") from None
         return {"ok": True}
 
+    last: list[tuple[float, int, dict[str, Any]]] = []
+
     @app.get("/healthz", tags=["ops"])
     async def healthz() -> JSONResponse:
         """Check the database, the search index, free disk and the rate-limit store; 503 when chats would fail."""
+        if last and time.monotonic() - last[0][0] < HEALTH_REUSE:
+            return JSONResponse(last[0][2], status_code=last[0][1])
         checks: dict[str, Check] = {}
 
         async def run(name: str, fn: Any, *args: Any) -> None:
@@ -309,6 +315,7 @@ def add_routes(app: FastAPI, bot: SupportBot, settings: Settings, limiter: RateL
             tg.start_soon(run, "disk", check_disk, settings.data_dir, settings.min_free_disk_mb)
             tg.start_soon(run, "rate_limits", check_rate_limits, limiter.healthy, limiter.shared)
         status, body = summarise({n: checks[n] for n in ("database", "index", "disk", "rate_limits")}, bot.mode)
+        last[:] = [(time.monotonic(), status, body)]
         return JSONResponse(body, status_code=status)
 
     script = widget_script(sorted(policy.origins), policy.any_origin, settings.support_url,

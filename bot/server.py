@@ -12,6 +12,8 @@ from bot.limits import RateLimiter
 from bot.service import SupportBot, make_bot
 from bot.settings import Settings, get_settings
 
+MAX_CONNECTIONS = 2000
+
 
 def quiet_third_parties() -> None:
     """Keep Gradio, huggingface_hub and Chroma from calling outside hosts (read once, at their import)."""
@@ -46,6 +48,8 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
         # X-Forwarded-For is believed only from FORWARDED_ALLOW_IPS: otherwise anyone could pick their address.
         "proxy_headers": bool(proxies),
         "forwarded_allow_ips": proxies or None,
+        # Open connections (the page holds two per tab): beyond this uvicorn answers 503 at once.
+        "limit_concurrency": MAX_CONNECTIONS,
         "server_header": False,
         "timeout_graceful_shutdown": 1,
         "log_level": "info",
