@@ -59,6 +59,7 @@ class GateReport:
     """Why a run fails the gate (all empty means it passes)."""
 
     critical: list[str] = field(default_factory=list)
+    knowledge: list[str] = field(default_factory=list)
     regressions: list[str] = field(default_factory=list)
     below: list[str] = field(default_factory=list)
     fixed: list[str] = field(default_factory=list)
@@ -68,7 +69,7 @@ class GateReport:
     @property
     def passed(self) -> bool:
         """Return True when nothing blocks."""
-        return not (self.critical or self.regressions or self.below)
+        return not (self.critical or self.knowledge or self.regressions or self.below)
 
     def to_dict(self) -> dict[str, Any]:
         """Return the JSON shape."""
@@ -86,9 +87,9 @@ def load_baseline(path: Path = BASELINE) -> dict[str, Any] | None:
 
 
 def check_gate(cases: list[dict[str, Any]], aggregates: dict[str, Any], mode: str, config: GateConfig,
-               baseline: dict[str, Any] | None, *, full_run: bool) -> GateReport:
-    """Return what blocks: failing critical cases, regressions against the baseline, aggregates out of bounds."""
-    report = GateReport()
+               baseline: dict[str, Any] | None, *, full_run: bool, knowledge: list[str] | None = None) -> GateReport:
+    """Return what blocks: pages and rules that disagree, failing critical cases, regressions, aggregates out of bounds."""
+    report = GateReport(knowledge=list(knowledge or []))
     base = ((baseline or {}).get("modes") or {}).get(mode)
     base_cases: dict[str, Any] = (base or {}).get("cases", {})
     report.baseline = (base or {}).get("blessed_at")

@@ -1,6 +1,7 @@
 """What the eval checks answers against: the parsed help-center pages and the rules engine."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -70,9 +71,45 @@ class Knowledge:
         page = book.spec.source.page
         return {f"{page}#{a}" for a in anchors}
 
+    def claims(self, text: str, lang: str, variant: str | None = None) -> list[tuple[str, str]]:
+        """Return (model id, verdict) for what text tells the customer about a model (agents left out).
+
+        A claim about other variants ("Nanobanana Pro 4K is paid for all members") says nothing of `variant`.
+        """
+        models = self.engine.book.spec.models
+        return [(c.model, c.verdict) for c in self.engine.reader().customer_claims(text, lang)
+                if c.model and models[c.model].kind != "agent" and (c.variants is None or variant in c.variants)]
+
+    def mask_models(self, text: str) -> str:
+        """Return text with model names (and their variants) blanked, so 'Agent 2.0' states no number."""
+        chars = list(text)
+        for m in self.engine.find_models_in_text(text):
+            chars[m.start:m.end] = [" "] * (m.end - m.start)
+        masked = "".join(chars)
+        return re.sub(r"(?<![\w.])\d+\s?K\b", " ", masked)
+
     def rules_page(self) -> str:
         """Return the id of the page the rules come from."""
         return str(self.engine.book.spec.source.page)
+
+
+def knowledge_problems(settings: Settings) -> list[dict[str, Any]]:
+    """Return where the help pages and the rules disagree (check-rules), each in words a writer can act on."""
+    from bot.eligibility.check import check_rules
+
+    report = check_rules(settings.rules_file, settings.pages_path, settings.docs_base_url)
+    return [{"file": p.file, "line": p.line, "rule_file": p.rule_file, "rule_line": p.rule_line, "kind": p.kind,
+             "message": p.message} for p in report.problems]
+
+
+def knowledge_lines(problems: list[dict[str, Any]]) -> list[str]:
+    """Return check-rules problems as lines: where on the page, where in the rules, what disagrees."""
+    out = []
+    for p in problems:
+        where = f"{p['file']}:{p['line']}" if p.get("line") else p["file"]
+        rules = f" (rules: {p['rule_file']}:{p['rule_line']})" if p.get("rule_file") and p.get("rule_line") else ""
+        out.append(f"{where}: {p['message']}{rules}")
+    return out
 
 
 def load_knowledge(settings: Settings) -> Knowledge:

@@ -38,12 +38,16 @@ def summary(results: dict[str, Any], *, verbose: bool = False) -> str:
     lines.append("by priority: " + ", ".join(f"{k} {v['passed']}/{v['cases']}" for k, v in agg["by_priority"].items()))
     lines.append("by tag: " + ", ".join(f"{k} {v['passed']}/{v['cases']}" for k, v in agg["by_tag"].items()))
     by_id = {c["id"]: c for c in results["cases"]}
+    if gate.get("knowledge"):
+        lines += ["", f"THE HELP PAGE AND THE RULES DISAGREE: {len(gate['knowledge'])} (python -m bot check-rules)"]
+        lines += [f"  - {line}" for line in gate["knowledge"]]
     blocks = [("REGRESSIONS (passed in the baseline)", gate["regressions"]), ("CRITICAL FAILURES", gate["critical"])]
     shown: set[str] = set()
     for title, ids in blocks:
-        if ids:
-            lines += ["", f"{title}: {len(ids)}"]
-            for cid in ids:
+        fresh = [cid for cid in ids if cid not in shown]
+        if fresh:
+            lines += ["", f"{title}: {len(fresh)}"]
+            for cid in fresh:
                 lines += _case_block(by_id[cid])
                 shown.add(cid)
     others = [c for c in results["cases"] if not c["passed"] and c["id"] not in shown]

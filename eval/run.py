@@ -10,7 +10,7 @@ from typing import Any
 
 from bot.settings import ROOT, Settings, get_settings
 from eval.gate import BASELINE, THRESHOLDS, check_gate, load_baseline, load_config
-from eval.knowledge import load_knowledge
+from eval.knowledge import knowledge_lines, knowledge_problems, load_knowledge
 from eval.report_html import write_html
 from eval.report_text import write_junit
 from eval.results import SCHEMA_VERSION, aggregate, git_info, tree_hash, write_json
@@ -61,6 +61,8 @@ def execute(req: RunRequest, progress: Callable[[CaseResult], None] | None = Non
     options = RunOptions(as_of=as_of, k=config.run.k, mode=req.mode)
     started = datetime.now(timezone.utc)
     clock = time.perf_counter()
+    # The page and the rules must agree before any answer is worth scoring: check-rules runs first.
+    disagreements = knowledge_problems(base)
     with isolated_settings(base, req.mode, req.data_dir) as settings:
         knowledge = load_knowledge(settings)
         bot_for = make_bots(settings)
@@ -72,7 +74,8 @@ def execute(req: RunRequest, progress: Callable[[CaseResult], None] | None = Non
     cases = [r.to_dict() for r in results]
     aggregates = aggregate(cases)
     full_run = len(chosen) == len(loaded) and req.as_of is None
-    gate = check_gate(cases, aggregates, req.mode, config, load_baseline(req.baseline), full_run=full_run)
+    gate = check_gate(cases, aggregates, req.mode, config, load_baseline(req.baseline), full_run=full_run,
+                      knowledge=knowledge_lines(disagreements))
     doc = {
         "schema_version": SCHEMA_VERSION,
         "run": {
@@ -82,6 +85,7 @@ def execute(req: RunRequest, progress: Callable[[CaseResult], None] | None = Non
             "filters": {"ids": req.ids, "tags": req.tags, "priority": req.priority},
             "judge_repeats": req.judge_repeats,
         },
+        "knowledge_check": disagreements,
         "aggregates": aggregates,
         "thresholds": {k: v.model_dump(exclude_none=True) for k, v in config.thresholds.items()},
         "gate": gate.to_dict(),

@@ -126,9 +126,6 @@ def run_case(lc: LoadedCase, bot_for: Callable[[date], Any], knowledge: Knowledg
             tokens = answer.usage.prompt_tokens + answer.usage.completion_tokens
             result.turns.append(TurnRecord(turn.text, answer.answer, answer.route, round(seconds, 4), tokens))
             result.final = answer.model_dump(mode="json", include=set(ANSWER_FIELDS))
-        if case.sections and not result.final.get("retrieved"):
-            hits = bot.retriever.search(case.last_question, k=options.k)
-            result.final["eval_search"] = [h.section_id for h in hits]
     except Exception as err:  # one broken case must not hide the others
         result.error = f"{type(err).__name__}: {err}"
         return result

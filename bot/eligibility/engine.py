@@ -119,6 +119,8 @@ class Engine:
         for rules in self._rules.values():
             for rule in rules:
                 if rule.id == rule_id:
+                    if variant is None and rule.variants is not None and len(rule.variants) == 1:
+                        variant = next(iter(rule.variants))  # "Nanobanana Pro 4K is paid for all members"
                     return rule.explain if variant is None else rule.explain.model_copy(update={"variant": variant})
         raise KeyError(rule_id)
 

@@ -41,6 +41,10 @@ DATE_FORMS: list[tuple[str, re.Pattern[str]]] = [
     ("iso_month", re.compile(r"(?<![\d-])(?P<y>\d{4})-(?P<m>\d{2})(?![\d-])")),
 ]
 LANGS = ("en", "ko")
+# A clause without a model name that points back at the model named before it.
+PRONOUN = re.compile(r"\b(?:it|its|it's|they|them|both|this|that|these|those|either|neither)\b|이 모델|그 모델|둘 다|둘 모두|이것|그것|해당 모델", re.I)
+# Clause breaks inside a sentence: "..., so it uses credits for you"; Korean "...이므로 ...", "...지만 ...".
+CLAUSE_BREAK = re.compile(r",?\s+(?:so|but|while|whereas|however|although|though)\s+(?=\w)|(?<=므로)\s+|(?<=지만)\s+|(?<=니다만)\s+|(?<=인데)\s+", re.I)
 PHRASES = Path(__file__).resolve().parents[2] / "knowledge" / "rules" / "phrases.yaml"
 
 
@@ -138,7 +142,7 @@ class Claim:
     model: str | None
     verdict: str  # unlimited | uses_credits
     variants: frozenset[str] | None = None
-    quantifier: str = "some"  # some | all | default | only | exact
+    quantifier: str = "some"  # some | all | default | only | exact | if (a condition: "to get the unlimited X, ...")
     plans: frozenset[str] | None = None
     billing: frozenset[str] | None = None
     window: DateSpan | None = None
@@ -173,6 +177,7 @@ class ClauseFacts:
     basis: str | None = None
     level: str | None = None
     quantifier: str = "some"
+    hypothetical: bool = False
     unread: list[str] = field(default_factory=list)
 
     def conditions_stated(self) -> bool:
@@ -306,6 +311,9 @@ class Reader:
                     blank(m.start(), m.end())
                 joined = "".join(rest)
                 break
+        for m in book.find("hypothetical", joined):
+            out.hypothetical = True
+            blank(m.start(), m.end())
         for m in book.find("negation", joined):
             blank(m.start(), m.end())
         joined = "".join(rest)
@@ -313,6 +321,14 @@ class Reader:
             joined = book.filler.sub(" ", joined)
         out.unread = re.findall(r"[^\W\d_][\w'’]*", joined)
         return out
+
+    def customer_claims(self, text: str, lang: str) -> list[Claim]:
+        """Return what text tells the customer about models: claims with no condition and no 'only'."""
+        return [c for c in self.claims(text, lang) if not c.conditions() and c.quantifier in ("some", "all")]
+
+    def variants_named(self, text: str, models: list[tuple[str | None, frozenset[str] | None]]) -> bool:
+        """Return True when text names a variant of one of the models ('2K and 4K')."""
+        return any(m and self.variants_in(text, m) for m, _ in models)
 
     def variants_in(self, text: str, model_id: str) -> frozenset[str] | None:
         """Return the variants of a model named anywhere in text ('2K and 4K')."""
@@ -344,8 +360,8 @@ class Reader:
         """Return True when a negation governs the phrase at start..end."""
         book = self.books[lang]
         if lang == "ko":
-            window = text[end:end + 8]
-            return any(m.start() < 8 for m in book.find("negation", window))
+            window = re.split(r"[,.;:!?]|(?:므로|지만|면서|는데)\s", text[end:end + 14])[0]
+            return bool(book.find("negation", window))
         before = text[max(0, start - 40):start]
         clause = re.split(r"[,;:]|\b(?:but|however|while|although)\b", before)[-1]
         return bool(book.find("negation", clause)) and not re.search(r"\bunless\b", clause, re.I)
@@ -360,7 +376,7 @@ class Reader:
             f = self.facts(clause, lang, default_year)
             models = [(m, v) for m, v, _ in f.models]
             explicit = bool(models)
-            if not models:
+            if not models and (subject or PRONOUN.search(clause) or self.variants_named(clause, last_models)):
                 # "2K and 4K still deduct", "It is unlimited": the model named before, with variants named here.
                 models = [(m, self.variants_in(clause, m) or v) for m, v in last_models if m]
             if not f.polarity or not models:
@@ -370,6 +386,11 @@ class Reader:
             for mid, variants in models:
                 verdict, negated = self._polarity_for(f, clause, mid, [x for x in f.models if x[0] == mid])
                 quantifier = f.quantifier
+                if f.basis:
+                    # "Not eligible", "paid for all members", "advanced model, deducts many credits": never free.
+                    verdict, quantifier = "uses_credits", "all"
+                elif f.hypothetical:
+                    quantifier = "if"
                 if negated and re.search(r"\bunless\b", clause, re.I):
                     # "Not unlimited unless you joined Nov 21–30": unlimited exactly for that window.
                     verdict, quantifier = "unlimited", "only"
@@ -402,5 +423,6 @@ def split_clauses(text: str) -> list[str]:
     plain = re.sub(r"\(([^()]*[:;][^()]*)\)", aside, plain)
     parts: list[str] = []
     for chunk in [plain, *asides]:
-        parts += re.split(r"(?<=[.!?。])\s+|;\s*|\n+", chunk)
-    return [p for p in parts if p and p.strip(" .")]
+        for sentence in re.split(r"(?<=[.!?。])\s+|;\s*|\n+", chunk):
+            parts += CLAUSE_BREAK.split(sentence)
+    return [p for p in parts if p and p.strip(" .-*")]
