@@ -14,9 +14,9 @@ from bot.types import Answer, Profile, StreamEvent
 # The one message limit: the API, the page's box, the widget and the README all use this number, and
 # retrieval accepts questions up to the same size.
 MAX_MESSAGE_CHARS = 2000
+MAX_COMMENT_CHARS = 2000
 # Control characters (tab and newlines aside) and lone surrogates: no customer types them, and some
 # databases cannot store them, so they are refused the same way everywhere.
-MAX_COMMENT_CHARS = 2000
 FORBIDDEN_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 
 

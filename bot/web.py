@@ -171,7 +171,7 @@ def make_respond(bot: SupportBot, settings: Settings, limiter: RateLimiter) -> A
             if is_search_failure(exc):
                 log.warning("chat page: search index unavailable (%s)", type(exc).__name__)
                 reply = SEARCH_UNAVAILABLE
-            elif isinstance(exc, BotError) and exc.code == "bad_input":
+            elif isinstance(exc, BotError):  # written for people: bad input, a date that does not exist
                 reply = f"**Sorry, I could not answer that:** {exc.message}"
             else:
                 log.exception("chat page answer failed")

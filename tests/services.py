@@ -85,7 +85,8 @@ class Postgres:
         return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/postgres"
 
     def _cmd(self, args: list[str]) -> list[str]:
-        return ["runuser", "-u", "postgres", "--", *args] if self.as_postgres else args
+        runuser = shutil.which("runuser") or "/usr/sbin/runuser"
+        return [runuser, "-u", "postgres", "--", *args] if self.as_postgres else args
 
     def _run(self, args: list[str]) -> None:
         subprocess.run(self._cmd(args), check=True, capture_output=True, timeout=120)
