@@ -25,6 +25,7 @@ class Chunk:
     text: str
     lang: str = "en"
     page_key: str = ""
+    stale: bool = False
 
     @property
     def embed_text(self) -> str:
@@ -41,8 +42,11 @@ class Chunk:
 
 
 def chunk_pages(pages: list[Page], max_tokens: int) -> list[Chunk]:
-    """Return the chunks of every page, in reading order."""
-    return [c for page in pages for s in page.sections for c in chunk_section(page, s, max_tokens)]
+    """Return the chunks of every page, in reading order; a twin page out of step with its English page is marked stale."""
+    from bot.twins import stale_pages
+
+    stale = stale_pages(pages)
+    return [c for page in pages for s in page.sections for c in chunk_section(page, s, max_tokens, stale=page.id in stale)]
 
 
 def load_chunks(pages_dir: Path, base_url: str, max_tokens: int) -> list[Chunk]:
@@ -50,7 +54,7 @@ def load_chunks(pages_dir: Path, base_url: str, max_tokens: int) -> list[Chunk]:
     return chunk_pages(load_pages(pages_dir, base_url), max_tokens)
 
 
-def chunk_section(page: Page, section: Section, max_tokens: int) -> list[Chunk]:
+def chunk_section(page: Page, section: Section, max_tokens: int, *, stale: bool = False) -> list[Chunk]:
     """Cut one section into chunks: a table row each, cards each, prose packed up to max_tokens."""
     pieces: list[tuple[str, str, int]] = []  # (kind, text, line)
     buffer: list[Block] = []
@@ -79,9 +83,10 @@ def chunk_section(page: Page, section: Section, max_tokens: int) -> list[Chunk]:
     breadcrumb = section.breadcrumb
     out = []
     for kind, text, line in pieces:
-        digest = hashlib.sha256(f"{section.id}\n{page.title}\n{breadcrumb}\n{text}".encode()).hexdigest()[:24]
+        marker = "\nstale" if stale else ""  # staleness is part of what is stored, so it gets its own id
+        digest = hashlib.sha256(f"{section.id}\n{page.title}\n{breadcrumb}\n{text}{marker}".encode()).hexdigest()[:24]
         out.append(Chunk(digest, page.id, page.title, section.id, breadcrumb, section.url, kind, line, text,
-                         page.lang, page.key))
+                         page.lang, page.key, stale))
     return _dedupe(out)
 
 

@@ -46,6 +46,7 @@ class Hit:
     score: float
     dense: float
     lexical: float
+    lang: str = "en"
 
     def to_dict(self) -> dict[str, Any]:
         """Return the JSON shape printed by `search --json`."""
@@ -115,7 +116,8 @@ class _Snapshot:
         # Which languages each page exists in: a question is answered from its own language's twin.
         self.langs: dict[str, set[str]] = {}
         for r in rows:
-            self.langs.setdefault(page_key(r), set()).add(r.get("lang") or "en")
+            if not r.get("stale"):
+                self.langs.setdefault(page_key(r), set()).add(r.get("lang") or "en")
         self.vocab_set = set(self.vocab)
         self.bm25 = bm25s.BM25()
         self.bm25.index(corpus, show_progress=False)
@@ -215,11 +217,13 @@ class Retriever:
             if row["section_id"] in seen:
                 continue
             row_lang = row.get("lang") or "en"
+            if row.get("stale"):
+                continue  # a translation that no longer says what its English page says: the English page answers
             if lang and row_lang != lang and lang in snap.langs.get(page_key(row), ()):
                 continue  # its twin in the question's language answers instead
             seen.add(row["section_id"])
             hits.append(Hit(cid, row["section_id"], row["section"], row["page_title"], row["url"], row["text"],
-                            row["kind"], fused[cid], dense_sim.get(cid, 0.0), lexical.get(cid, 0.0)))
+                            row["kind"], fused[cid], dense_sim.get(cid, 0.0), lexical.get(cid, 0.0), row_lang))
             if len(hits) == k:
                 break
         return hits

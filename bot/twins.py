@@ -4,7 +4,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from bot.mdx import Page
+import re
+
+from bot.mdx import Page, Section
 
 BASE_LANG = "en"
 
@@ -40,6 +42,29 @@ def find_twins(pages: Sequence[Page]) -> list[Twin]:
         aligned = shape(en) == shape(page)
         pairs = {o.id: b.id for o, b in zip(page.sections, en.sections)} if aligned else {}
         out.append(Twin(en, page, pairs, aligned))
+    return out
+
+
+def section_facts(section: Section) -> tuple[frozenset[str], frozenset[str]]:
+    """Return the dates and quoted phrases a section states (what must read the same in every language)."""
+    from bot.eligibility.reading import find_dates
+
+    text = "\n".join([b.text for b in section.blocks] + [" | ".join(r) for t in section.tables for r in t.rows])
+    dates = frozenset(f"{d.start}..{d.end}" if d.has_year else f"{d.start:%m-%d}..{d.end:%m-%d}" for d in find_dates(text))
+    quoted = frozenset(re.findall(r"[\"“]([^\"”]{3,80})[\"”]", text))
+    return dates, quoted
+
+
+def stale_pages(pages: Sequence[Page]) -> set[str]:
+    """Return the ids of other-language pages that no longer say what their English twin says.
+
+    A twin whose sections no longer line up, or whose dates or quoted phrases differ, is out of date: the bot
+    answers from the English page instead (and check-rules lists it for the writers).
+    """
+    out = set()
+    for twin in find_twins(pages):
+        if not twin.aligned or any(section_facts(a) != section_facts(b) for a, b in zip(twin.base.sections, twin.other.sections)):
+            out.add(twin.other.id)
     return out
 
 

@@ -22,7 +22,8 @@ def _add_run_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--cases-dir", type=Path, default=CASES_DIR, help="folder of case files")
     p.add_argument("--baseline", type=Path, default=BASELINE, help="baseline file")
     p.add_argument("--thresholds", type=Path, default=THRESHOLDS, help="thresholds file")
-    p.add_argument("--data-dir", type=Path, help="reuse this index folder (e.g. var) instead of a temporary one")
+    p.add_argument("--data-dir", type=Path, help="index folder to use (default: DATA_DIR/eval, kept between runs)")
+    p.add_argument("--fresh", action="store_true", help="build the index in a temporary folder, from nothing")
     p.add_argument("--judge-repeats", type=int, default=0, metavar="N", help="LLM mode: judge each answer N times")
 
 
@@ -81,7 +82,7 @@ def _request(args: argparse.Namespace, out: Path | None):  # type: ignore[no-unt
     if args.page:
         ids += _impacted(args.page, args.cases_dir) or ["(none)"]
     return RunRequest(mode=args.mode, cases_dir=args.cases_dir, ids=ids, tags=args.tag, priority=args.priority,
-                      out_dir=out, baseline=args.baseline, thresholds=args.thresholds, data_dir=args.data_dir,
+                      out_dir=out, baseline=args.baseline, thresholds=args.thresholds, data_dir=args.data_dir, fresh=args.fresh,
                       judge_repeats=args.judge_repeats)
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -64,6 +65,7 @@ class GateReport:
     below: list[str] = field(default_factory=list)
     fixed: list[str] = field(default_factory=list)
     new_failures: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)  # the answer differs from the baseline's (passing or not)
     baseline: str | None = None
 
     @property
@@ -82,8 +84,16 @@ def load_baseline(path: Path = BASELINE) -> dict[str, Any] | None:
         return None
     data = json.loads(path.read_text(encoding="utf-8"))
     if data.get("schema_version") != SCHEMA_VERSION:
-        raise SystemExit(f"{path}: schema_version {data.get('schema_version')} is not {SCHEMA_VERSION}; bless again")
+        # An older format cannot be compared case by case: run as if there were none until it is blessed again.
+        sys.stderr.write(f"{path}: schema_version {data.get('schema_version')} is not {SCHEMA_VERSION}; "
+                         "ignored until `python -m eval bless`\n")
+        return None
     return data
+
+
+def baseline_answers(baseline: dict[str, Any] | None, mode: str) -> dict[str, dict[str, Any]]:
+    """Return case id -> what the baseline recorded (answer, route, passed) for one mode."""
+    return (((baseline or {}).get("modes") or {}).get(mode) or {}).get("cases", {})
 
 
 def check_gate(cases: list[dict[str, Any]], aggregates: dict[str, Any], mode: str, config: GateConfig,
@@ -95,6 +105,8 @@ def check_gate(cases: list[dict[str, Any]], aggregates: dict[str, Any], mode: st
     report.baseline = (base or {}).get("blessed_at")
     for c in cases:
         was = base_cases.get(c["id"])
+        if was is not None and was.get("answer") is not None and was["answer"] != (c.get("final") or {}).get("answer"):
+            report.changed.append(c["id"])
         if not c["passed"] and c["priority"] == "critical":
             report.critical.append(c["id"])
         if not c["passed"] and was is not None and was.get("passed"):
@@ -135,6 +147,8 @@ def blessed(results: dict[str, Any], previous: dict[str, Any] | None) -> dict[st
         "as_of": run["as_of"],
         "hashes": run["hashes"],
         "aggregates": {k: v for k, v in results["aggregates"].items() if not isinstance(v, dict)},
-        "cases": {c["id"]: {"passed": c["passed"], "failed_checks": c["failed_checks"]} for c in results["cases"]},
+        "cases": {c["id"]: {"passed": c["passed"], "failed_checks": c["failed_checks"],
+                            "answer": (c.get("final") or {}).get("answer"), "route": (c.get("final") or {}).get("route")}
+                  for c in results["cases"]},
     }
     return data

@@ -129,11 +129,11 @@ def grade(case: Case, answer: Mapping[str, Any], knowledge: Knowledge, *, as_of:
     # An answer from the help center or the rules must cite where it comes from.
     require = str(answer.get("route")) in ANSWER_ROUTES
     scores.append(sc.citation_score(answer.get("sources") or [], knowledge.section_for_source, given, require))
-    support = sc.support_text(
-        [knowledge.texts.get(sid, "") + "\n" + str(r.get("url", "")) for sid, r in zip(retrieved, answer.get("retrieved") or [])],
-        tool_calls, [t.text for t in case.turns], knowledge.fixed_text,
-    )
-    scores.append(sc.invented_numbers(text, support, knowledge.known_links, knowledge.mask_models))
+    pieces = [knowledge.texts.get(sid, "") + "\n" + str(r.get("url", "")) for sid, r in zip(retrieved, answer.get("retrieved") or [])]
+    support = sc.support_text(pieces, tool_calls, [t.text for t in case.turns], knowledge.fixed_text)
+    # Model names are blanked piece by piece (the same sections come back case after case).
+    masked = sc.support_text([knowledge.mask_models(p) for p in pieces], tool_calls, [t.text for t in case.turns], knowledge.fixed_text)
+    scores.append(sc.invented_numbers(text, support, knowledge.known_links, knowledge.mask_models, masked_support=masked))
     return scores
 
 

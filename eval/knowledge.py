@@ -30,6 +30,7 @@ class Knowledge:
     known_links: set[str] = field(default_factory=set)  # links the pages, rules and templates use
     twin_of: dict[str, str] = field(default_factory=dict)  # other-language section id -> English section id
     _engine: Any = None
+    _masked: dict[str, str] = field(default_factory=dict)
 
     @property
     def engine(self) -> Any:
@@ -82,11 +83,16 @@ class Knowledge:
 
     def mask_models(self, text: str) -> str:
         """Return text with model names (and their variants) blanked, so 'Agent 2.0' states no number."""
+        cached = self._masked.get(text)
+        if cached is not None:
+            return cached
         chars = list(text)
-        for m in self.engine.find_models_in_text(text):
+        for m in self.engine.catalog.find_models_in_text(text, fuzzy=False):
             chars[m.start:m.end] = [" "] * (m.end - m.start)
-        masked = "".join(chars)
-        return re.sub(r"(?<![\w.])\d+\s?K\b", " ", masked)
+        masked = re.sub(r"(?<![\w.])\d+\s?K\b", " ", "".join(chars))
+        if len(self._masked) < 4096:
+            self._masked[text] = masked
+        return masked
 
     def rules_page(self) -> str:
         """Return the id of the page the rules come from."""

@@ -107,9 +107,9 @@ def citation_score(sources: Sequence[Mapping[str, Any]], resolve: Callable[[Mapp
 
 
 def invented_numbers(answer: str, support: str, known_links: set[str] | frozenset[str] = frozenset(),
-                     mask: Callable[[str], str] | None = None) -> Score:
+                     mask: Callable[[str], str] | None = None, masked_support: str | None = None) -> Score:
     """Check that every date, quantity ('2 credits'), number and link in the answer is in the retrieved text or tool results."""
-    extra = unsupported(answer, support, known_links, mask)
+    extra = unsupported(answer, support, known_links, mask, masked_support)
     if extra:
         return Score("no_invented_numbers", False, len(extra), "not in retrieved text or tool result: " + ", ".join(extra))
     return Score("no_invented_numbers", True, 0, "every date, number and link is supported")

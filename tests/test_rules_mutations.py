@@ -127,3 +127,60 @@ def test_a_new_phrase_added_to_the_phrasebook_is_read(tmp_path: Path) -> None:
     phrases.write_text(phrases.read_text(encoding="utf-8").replace("  window_from:\n", "  window_from:\n    - 'signed on starting'\n"), encoding="utf-8")
     report = check_rules(rules, pages, "https://carat.im/docs")
     assert report.ok, [str(p) for p in report.problems]
+
+
+# --- through the eval gate and the bot ------------------------------------------------------------
+def _settings(tmp_path: Path, knowledge: Path):  # type: ignore[no-untyped-def]
+    from bot.settings import get_settings
+
+    return get_settings(knowledge_dir=knowledge, data_dir=tmp_path / "var", openai_api_key=None, openai_base_url=None)
+
+
+def test_eval_run_fails_on_a_page_only_move_with_the_writers_message(tmp_path: Path) -> None:
+    from eval.run import RunRequest, execute
+
+    pages, _ = edited(tmp_path, page=[(SEEDREAM_ROW, SEEDREAM_ROW.replace("Feb 25, 2026", "Mar 25, 2026"))])
+    doc = execute(RunRequest(settings=_settings(tmp_path, pages.parent), ids=["covered-z-image-on-dec-17"],
+                             out_dir=None, baseline=tmp_path / "none.json"))
+    assert not doc["gate"]["passed"]
+    (line,) = doc["gate"]["knowledge"]
+    assert "disagree about Seedream 4.0" in line and "the page says on or after Mar 25, 2026" in line and "Fix the page or the rules" in line
+
+
+QUESTIONS = [
+    ("Is Seedream 4.0 unlimited for me?", {"plan": "premium", "billing": "annual", "signup_date": "2026-03-10"}),
+    ("Is Seedream 4.0 unlimited for me?", {"plan": "premium", "billing": "annual", "signup_date": "2026-04-01"}),
+    ("시드림 4.0 무제한인가요?", {"plan": "premium", "billing": "annual", "signup_date": "2026-03-10"}),
+    ("시드림 4.0 무제한인가요?", {"plan": "premium", "billing": "annual", "signup_date": "2026-04-01"}),
+    ("Which image models are unlimited for Premium members who joined recently?", None),
+    ("프리미엄 회원은 어떤 이미지 모델이 무제한인가요?", None),
+    ("Isn't Seedream unlimited?", None),
+]
+
+
+def test_after_a_consistent_move_every_answer_in_both_languages_states_the_new_date(tmp_path: Path) -> None:
+    """Page and rules moved together: check-rules passes, the stale Korean twin is flagged, and no answer keeps the old date."""
+    from datetime import date
+
+    from bot.service import make_bot
+    from bot.types import Profile
+
+    pages, rules = edited(tmp_path, page=[(SEEDREAM_ROW, SEEDREAM_ROW.replace("Feb 25, 2026", "Mar 25, 2026"))],
+                          rules=[(SEEDREAM_RULE, SEEDREAM_RULE.replace("2026-02-25", "2026-03-25"))])
+    report = check_rules(rules, pages, "https://carat.im/docs")
+    assert report.ok, [str(p) for p in report.problems]
+    assert any(w.kind == "twin" and "dates differ" in w.message for w in report.warnings)
+    bot = make_bot(_settings(tmp_path, pages.parent), today=lambda: date(2026, 11, 20), ensure_index=True)
+    new = ("Mar 25, 2026", "2026년 3월 25일", "March 25, 2026")
+    old = ("Feb 25", "2월 25일", "February 25")
+    for question, profile in QUESTIONS:
+        answer = bot.ask(question, profile=Profile.model_validate(profile) if profile else None)
+        seedream = [t for t in answer.tool_calls if t.args.get("model") == "seedream-4.0"]
+        if seedream or "seedream" in answer.answer.lower() or "시드림" in answer.answer:
+            assert any(d in answer.answer for d in new), (question, answer.answer)
+        for line in answer.answer.splitlines():
+            if "seedream" in line.lower() or "시드림" in line:
+                assert not any(d in line for d in old), (question, line)
+        if profile:
+            want = "uses_credits" if profile["signup_date"] < "2026-03-25" else "unlimited"
+            assert seedream and seedream[0].result["verdict"] == want

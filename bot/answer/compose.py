@@ -124,9 +124,12 @@ def compose_docs(hits: list[Hit], lang: Language, tpl: Templates) -> tuple[str, 
             continue
         sources.append(hit_source(h))
         parts.append(f"{text} [{len(sources)}]")
+    lead = ""
+    if parts and any(h.lang != lang for h in hits):
+        lead = tpl.render("other_language") + "\n\n"  # a Korean question answered from an English-only page
     if len(parts) > 1:
-        return parts[0] + "\n\n" + tpl.render("docs_more") + "\n" + "\n".join(f"- {p}" for p in parts[1:]), sources
-    return (parts[0] if parts else ""), sources
+        return lead + parts[0] + "\n\n" + tpl.render("docs_more") + "\n" + "\n".join(f"- {p}" for p in parts[1:]), sources
+    return (lead + parts[0] if parts else ""), sources
 
 
 def profile_text(plan: str | None, billing: str | None, signup: date | None, names: dict[str, str]) -> str:

@@ -15,6 +15,7 @@ from bot.eligibility.schema import ModelSpec, RulesFile
 _NON_WORD = re.compile(r"[\W_]+", re.U)
 _TOKEN = re.compile(r"[^\W_]+", re.U)
 _DIGITS = re.compile(r"\d")
+_HANGUL_END = re.compile(r"[\uac00-\ud7a3]$")
 # A typo must still look very much like the name: ratio of the compacted strings.
 NAME_CUTOFF = 85.0
 TEXT_CUTOFF = 88.0
@@ -86,6 +87,7 @@ class Catalog:
                 for vname in {vid, variant.name, *variant.aliases}:
                     for name in names:
                         self._add(compact(name) + compact(vname), (mid, vid), f"{name} {vname}")
+        self._prefixes = {key[:n] for key in self.keys for n in range(1, len(key) + 1)}
         self._by_digits: dict[str, list[str]] = defaultdict(list)
         for key in self.keys:
             self._by_digits[_digits(key)].append(key)
@@ -174,18 +176,21 @@ class Catalog:
         """Return model names spotted in free text, longest exact names first, then typos."""
         tokens = list(_TOKEN.finditer(text))
         spans: list[tuple[int, int, str]] = []
+        exact = []
         for i in range(len(tokens)):
             key = ""
             for j in range(i, min(len(tokens), i + self._max_tokens)):
                 key += compact(tokens[j].group())
-                spans.append((i, j, key))
+                if fuzzy:
+                    spans.append((i, j, key))
+                # Only Korean words carry particles; stripping them elsewhere would cost much and find nothing.
+                target = self.keys.get(key) or (self.keys.get(_strip_particle(key)) if _HANGUL_END.search(key) else None)
+                if target:
+                    exact.append((i, j, target))
+                if not fuzzy and key not in self._prefixes:
+                    break  # no name starts like this: longer spans cannot match either
         taken = [False] * len(tokens)
         found: list[Mention] = []
-        exact = []
-        for i, j, key in spans:
-            target = self.keys.get(key) or self.keys.get(_strip_particle(key))
-            if target:
-                exact.append((i, j, target))
         exact.sort(key=lambda s: (-(s[1] - s[0]), s[0]))
         for i, j, target in exact:
             # "nanobanana 3" or "veo 3.1" is a version the page does not name: a short bare number must not follow.
