@@ -131,6 +131,23 @@ def prepare(message: str, conv: Conversation, request_profile: Profile | None, *
         profile = profile.merged(request_profile)
         if request_profile.signup_date:
             span = SignupSpan(request_profile.signup_date, request_profile.signup_date, "")
+    # A profile the host site signed (WIDGET_SECRET) is the account's: no message overrides it, and the answer says so.
+    signed_profile = getattr(conv, "signed_profile", None)
+    if signed_profile is not None and not signed_profile.is_empty():
+        signed = True
+        catalog = engine.catalog
+        signed_profile = signed_profile.model_copy(update={
+            "plan": catalog.resolve_plan(signed_profile.plan) if signed_profile.plan else None,
+            "billing": catalog.resolve_billing(signed_profile.billing) if signed_profile.billing else None})
+        claimed = {f: v for f, v in (("plan", facts.plan), ("billing", facts.billing)) if v}
+        profile = profile.merged(signed_profile)
+        if signed_profile.signup_date:
+            span = SignupSpan(signed_profile.signup_date, signed_profile.signup_date, "")
+        if signed_profile.plan and any(v != getattr(signed_profile, f) for f, v in claimed.items() if getattr(signed_profile, f)):
+            from bot.templates import load_templates
+
+            name = engine.wording(lang).plan(signed_profile.plan)
+            conv.notes.append(load_templates()[lang].render("signed_plan", plan=name))
     as_of = facts.as_of or today
     return Turn(message, lang, facts, profile, span, conv, state, today, as_of, signed,
                 shown_notes=set(state.notes_shown))
