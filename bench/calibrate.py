@@ -75,7 +75,7 @@ def main() -> int:
 
         def policy(**update: float) -> Policy:
             return Policy(off.engine, off.cues, settings.model_copy(update=update), rarity=off.retriever.rarity,
-                          english=off.retriever.glossary.english)
+                          english=off.retriever.glossary.english, pairs=off.retriever.glossary.pairs)
 
         def leads(p: Policy) -> int:
             right = 0

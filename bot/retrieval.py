@@ -95,6 +95,15 @@ class Glossary:
             raise SourceError("glossary must have a 'terms' mapping", file=str(path))
         return cls(data.get("terms") or {})
 
+    def pairs(self, text: str) -> list[tuple[str, str]]:
+        """Return the glossary entries found in text (longest first), as (customer's words, help-center words)."""
+        found, rest = [], text.lower()
+        for key in self._keys:
+            if key.lower() in rest:
+                found.append((key, self.terms[key]))
+                rest = rest.replace(key.lower(), " ")
+        return found
+
     def english(self, text: str) -> str:
         """Return the English words for the glossary terms in text, longest terms first."""
         found, rest = [], text
@@ -206,10 +215,10 @@ class Retriever:
         n = min(CANDIDATES * (2 if lang else 1), len(snap.ids))
         dense_sim: dict[str, float] = {}
         ranked: list[list[str]] = []
-        english = self.glossary.english(query) if HANGUL.search(query) else ""
+        english = self.glossary.english(query)
         # A Korean question is also searched by its English words: e5 otherwise favours the
         # few passages that happen to contain Korean labels.
-        queries = [query, english] if english else [query]
+        queries = [query, english] if english and HANGUL.search(query) else [query]
         vectors = self.store.embedding.embed_query(queries)
         # Pages in the question's language and pages in other languages are searched apart: e5 ranks any
         # passage in the same language above the right passage in another, which a page without a twin needs.
@@ -225,9 +234,11 @@ class Retriever:
                     dense_sim[cid] = max(dense_sim.get(cid, 0.0), 1.0 - float(dist))
                 ranked.append(ids)
         lexical: dict[str, float] = {}
-        if english:
+        if english and HANGUL.search(query):
             # Hangul bigrams of a Korean question mostly hit the Korean UI labels: use exact words only.
             terms = tokenize(english) + [t for t in TOKEN.findall(query.lower()) if t in snap.vocab_set]
+        elif english:
+            terms = snap.expand(tokenize(query)) + tokenize(english)  # "dropping" also looks for "going down"
         else:
             terms = snap.expand(tokenize(query))
         if terms:

@@ -36,7 +36,8 @@ class OfflineAnswerer:
         self.settings = settings or get_settings()
         self.templates = templates or load_templates()
         self.cues = cues or load_cues(self.settings.cues_file)
-        self.policy = Policy(engine, self.cues, self.settings, rarity=retriever.rarity, english=retriever.glossary.english)
+        self.policy = Policy(engine, self.cues, self.settings, rarity=retriever.rarity, english=retriever.glossary.english,
+                             pairs=retriever.glossary.pairs)
         self.render = Renderer(engine, self.templates)
         self.tool = make_eligibility_tool(engine, today)
 

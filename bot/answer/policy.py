@@ -49,6 +49,7 @@ class Ranked:
     coverage: float
     title: float
     entities: float
+    rare_found: bool = True  # the question's rarest word (or its help-center synonym) is in the passage
 
 
 @dataclass
@@ -77,8 +78,8 @@ def key_terms(text: str, lang: str) -> list[str]:
             stem = KO_ENDING.sub("", word) if len(word) > 2 else word
             if len(stem) >= 2 and stem not in STOP:
                 out.append(stem)
-        elif word not in STOP and len(word) > 2 and not word.isdigit():
-            out.append(word)
+        elif word not in STOP and (len(word) > 2 or re.match(r"\d+[a-z]", word)) and not word.isdigit():
+            out.append(word)  # "3d" and "4k" carry a topic too
     return list(dict.fromkeys(out))
 
 
@@ -108,12 +109,14 @@ class Policy:
     """Decide each turn's action; inputs are data (catalog, cue words, page vocabulary) and settings."""
 
     def __init__(self, engine: Engine, cues: dict[str, Cues], settings: Settings,
-                 rarity: Callable[[str], float] | None = None, english: Callable[[str], str] | None = None) -> None:
+                 rarity: Callable[[str], float] | None = None, english: Callable[[str], str] | None = None,
+                 pairs: Callable[[str], list[tuple[str, str]]] | None = None) -> None:
         self.engine = engine
         self.cues = cues
         self.settings = settings
         self.rarity = rarity or (lambda word: 1.0)
         self.english = english or (lambda text: "")  # a Korean question's words in English (knowledge/glossary.yaml)
+        self.pairs = pairs or (lambda text: [])
 
     def cue(self, lang: str) -> Cues:
         """Return the cue words of a language (English when there are none)."""
@@ -154,18 +157,36 @@ class Policy:
         if not hits:
             return []
         top = max(h.score for h in hits) or 1.0
-        terms = key_terms(turn.message, turn.lang)
+        own = key_terms(turn.message, turn.lang)
+        # The help center's words for each of the question's (knowledge/glossary.yaml): "dropping" ~ "going down",
+        # "환불" ~ "refund" (how a Korean question is read against an English page).
+        pairs = self.pairs(turn.message)
+        synonyms = {t: re.findall(r"[\w']+", self.english(t).lower())
+                    + [w for key, value in pairs if t in key.lower().split() or t == key.lower() for w in re.findall(r"[\w']+", value.lower())]
+                    for t in own}
         named = {m.model_id for m in turn.facts.models}
         out = []
-        weights = {t: max(self.rarity(t), 0.1) for t in terms}
-        total = sum(weights.values())
+        weights = {t: max(self.rarity(t), 0.1) for t in own}
+        total = sum(weights.values()) or 1.0
+        # The rarest word must be there: a word we can read (an English word, or one the glossary translates), since
+        # a Korean verb form rarely appears as written.
+        readable = [t for t in own if t.isascii() or synonyms[t]]
+        rarest = max(readable, key=lambda t: weights[t]) if readable else ""
         for h in hits:
+            cross = h.lang != turn.lang
             body = f"{h.section} {h.text}".lower()
             words = set(re.findall(r"[\w']+", body))
+
+            def has(t: str) -> bool:
+                return ((not cross or t.isascii()) and covers(t, words, body)) or any(covers(x, words, body) for x in synonyms[t])
+
             # Rare words count most: "daily credits" is not answered by a passage about credits.
-            coverage = sum(weights[t] for t in terms if covers(t, words, body)) / total if terms else 0.0
+            found = [t for t in own if has(t)]
+            coverage = sum(weights[t] for t in found) / total if own else 0.0
+            rare_found = not rarest or rarest in found
+            terms = [t for t in own if not cross or t.isascii()] + [x for t in own if cross for x in synonyms[t]]
             title = (h.section or h.page_title).split(" › ")[-1]
-            title_sim = overlap(terms, key_terms(title, turn.lang))
+            title_sim = overlap(terms, key_terms(title, h.lang))
             if named:
                 inside = {m.model_id for m in self.engine.catalog.find_models_in_text(h.text, fuzzy=False)}
                 entities = len(named & inside) / len(named)
@@ -177,7 +198,7 @@ class Policy:
                      + w.rank_entities * entities)
             if h.kind == "card":
                 score -= 0.5  # a related-article card points elsewhere; it never leads
-            out.append(Ranked(h, score, coverage, title_sim, entities))
+            out.append(Ranked(h, score, coverage, title_sim, entities, rare_found))
         return sorted(out, key=lambda r: -r.score)
 
     def answerable(self, turn: Turn, ranked: list[Ranked]) -> list[Ranked]:
@@ -190,8 +211,11 @@ class Policy:
                 continue
             close = r.hit.dense >= self.settings.answer_min_dense
             # On point: the question's rare words are there, or the heading asks the same, or the meaning is very close.
-            on_point = (r.coverage >= self.settings.answer_min_coverage or r.title >= self.settings.answer_min_title
-                        or (r.hit.dense >= self.settings.answer_close_dense and r.coverage >= self.settings.answer_min_coverage / 2)
+            close_enough = r.hit.dense >= self.settings.answer_close_dense
+            # A passage only loosely related must at least have the question's rarest word ("offline", "3D", "daily").
+            on_point = (((r.rare_found or close_enough)
+                         and (r.coverage >= self.settings.answer_min_coverage or r.title >= self.settings.answer_min_title
+                              or (close_enough and r.coverage >= self.settings.answer_min_coverage / 2)))
                         or r.hit.dense >= self.settings.answer_sure_dense)
             if not (close and on_point):
                 continue
