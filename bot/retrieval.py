@@ -48,6 +48,7 @@ class Hit:
     dense: float
     lexical: float
     lang: str = "en"
+    disputed: bool = False  # other pages state this differently (the help center is being updated)
 
     def to_dict(self) -> dict[str, Any]:
         """Return the JSON shape printed by `search --json`."""
@@ -266,7 +267,8 @@ class Retriever:
                 continue  # its twin in the question's language answers instead
             seen[row["section_id"]] = seen.get(row["section_id"], 0) + 1
             hits.append(Hit(cid, row["section_id"], row["section"], row["page_title"], row["url"], row["text"],
-                            row["kind"], fused[cid], dense_sim.get(cid, 0.0), lexical.get(cid, 0.0), row_lang))
+                            row["kind"], fused[cid], dense_sim.get(cid, 0.0), lexical.get(cid, 0.0), row_lang,
+                            bool(row.get("disputed"))))
             if len(hits) == k:
                 break
         return hits

@@ -76,3 +76,31 @@ def test_a_stale_korean_twin_is_not_served(corpus_bot) -> None:
     bot, _ = corpus_bot
     a = bot.ask("무료 회원은 하루에 크레딧을 몇 개 받아요?")
     assert all("/ko/troubleshooting/usage-plan/free-credits" not in s.url for s in a.sources)
+
+
+def test_check_docs_finds_the_planted_contradictions_and_nothing_else(corpus_bot) -> None:
+    """Three pages of the corpus contradict others (a phrase, a default model, a credit cost); agreeing repeats are quiet."""
+    import yaml
+
+    from bench.corpus import CORPUS
+    from bot.docs_check import check_docs
+    from bot.mdx import load_pages
+
+    bot, _ = corpus_bot
+    pages = load_pages(bot.settings.pages_path, bot.settings.docs_base_url)
+    report = check_docs(bot.engine, pages)
+    planted = yaml.safe_load((CORPUS / "MANIFEST.yaml").read_text(encoding="utf-8"))["planted_contradictions"]
+    assert len(report.contradictions) == len(planted), report.text()
+    for item in planted:
+        odd = [s for c in report.contradictions for s in c.minority("en/troubleshooting/usage-plan/unlimited-benefit-scope")]
+        assert any(s.page == item["page"].removesuffix(".mdx") and s.line == item["line"] for s in odd), (item, report.text())
+    assert any("stale" in t or "dates differ" in t for t in report.twins)
+    shipped = check_docs(bot.engine, load_pages(Path(__file__).resolve().parent.parent / "knowledge" / "help-center",
+                                                bot.settings.docs_base_url))
+    assert shipped.ok, shipped.text()
+
+
+def test_an_answer_prefers_the_page_the_rules_cite_and_says_pages_differ(corpus_bot) -> None:
+    bot, _ = corpus_bot
+    a = bot.ask("What exactly do I type in Agent 2.0 to make a Carat Video?")
+    assert "Use Carat Basic Video (LTX 2.3)" in a.answer and '"Use Carat Video (LTX)"' not in a.answer.split("\n\n")[1 if "updated" in a.answer else 0]

@@ -198,6 +198,8 @@ class Policy:
                      + w.rank_entities * entities)
             if h.kind == "card":
                 score -= 0.5  # a related-article card points elsewhere; it never leads
+            if h.disputed:
+                score -= 0.5  # another page (the one the rules cite) says it differently: that one leads
             out.append(Ranked(h, score, coverage, title_sim, entities, rare_found))
         return sorted(out, key=lambda r: -r.score)
 

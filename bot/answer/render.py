@@ -85,6 +85,8 @@ class Renderer:
             sources.append(hit_source(r.hit))
             parts.append(f"{text} [{len(sources)}]")
         lead = tpl.render("other_language") + "\n\n" if parts and any(r.hit.lang != lang for r in passages) else ""
+        if parts and any(r.hit.disputed for r in passages):
+            lead = tpl.render("pages_differ") + "\n\n" + lead
         if len(parts) > 1:
             return lead + parts[0] + "\n\n" + tpl.render("docs_more") + "\n" + "\n".join(f"- {p}" for p in parts[1:]), sources
         return (lead + parts[0]) if parts else "", sources
