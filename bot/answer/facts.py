@@ -25,7 +25,7 @@ NUMBER_WORDS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "fiv
 # Tried in order; each match is removed from the text before the next pattern runs.
 DATE_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("ymd", re.compile(r"(?<!\d)(?P<y>\d{4})[-./](?P<m>\d{1,2})[-./](?P<d>\d{1,2})(?!\d)")),
-    ("ym", re.compile(r"(?<![\d/])(?P<y>20\d\d)[-./](?P<m>\d{1,2})(?![\d./-])")),
+    ("ym", re.compile(r"(?<![\d/])(?P<y>20\d\d)[-./](?P<m>\d{1,2})(?![\d/-]|\.\d)")),
     ("ko", re.compile(r"(?P<rel>작년|지난해|올해|재작년)?\s*(?:(?P<y>\d{4})\s*년\s*)?(?P<m>\d{1,2})\s*월(?:\s*(?P<d>\d{1,2})\s*일)?")),
     ("mdy", re.compile(r"(?<![\d/])(?P<m>\d{1,2})/(?P<d>\d{1,2})/(?P<y>\d{2}|\d{4})(?![\d/])")),
     ("text", re.compile(rf"\b{MONTH}\s+(?P<d>\d{{1,2}}){ORD},?\s+(?P<y>\d{{4}})\b", re.I)),
@@ -162,34 +162,39 @@ def _plan(text: str, engine: Engine, cues: Cues) -> str | None:
 
 
 def _signup(text: str, today: date, facts: Facts, cues: Cues) -> None:
-    """Find the signup date (or a future day asked about, or a day that completes an earlier month)."""
+    """Find the signup date, a future day asked about ("still unlimited in March 2027?"), or a day completing a month."""
+    taken: list[tuple[int, int]] = []
     for kind, rx in [*DATE_PATTERNS, ("holiday", _holiday_rx(tuple(cues.holidays)))]:
         if rx is None:
             continue
         for m in rx.finditer(text):
-            if _negated(text, m.start(), m.end(), cues):
+            if any(a < m.end() and m.start() < b for a, b in taken) or _negated(text, m.start(), m.end(), cues):
                 continue
             try:
                 span = _holiday(m, today, cues) if kind == "holiday" else _span(kind, m, today)
             except ValueError:
-                facts.date_problem, facts.date_problem_text = "bad_date", m.group(0).strip()
+                if facts.signup is None:
+                    facts.date_problem, facts.date_problem_text = "bad_date", m.group(0).strip()
                 return
             if span is None:
                 continue
+            taken.append((m.start(), m.end()))
             if span.start > today:
                 signup_words = re.search(r"(?:joined|signed up|subscribed|started|since|가입)\W*(?:\w+\W+){0,2}$", text[:m.start()], re.I)
                 if not signup_words and (cues.has("future_day", text) or cues.has("until_when", text)):
-                    facts.as_of = span.start  # "will it still be unlimited in March 2027?"
+                    facts.as_of = facts.as_of or span.start  # "will it still be unlimited in March 2027?"
                     continue
-                facts.date_problem, facts.date_problem_text = "future_date", m.group(0).strip()
+                if facts.signup is None:
+                    facts.date_problem, facts.date_problem_text = "future_date", m.group(0).strip()
                 return
-            facts.signup = replace(span, end=min(span.end, today))
-            return
-    for rx in DAY_ONLY:
-        m = rx.search(text)
-        if m and 1 <= int(m.group("d")) <= 31:
-            facts.day_only = int(m.group("d"))
-            return
+            if facts.signup is None:
+                facts.signup = replace(span, end=min(span.end, today))
+    if facts.signup is None and facts.as_of is None:
+        for rx in DAY_ONLY:
+            m = rx.search(text)
+            if m and 1 <= int(m.group("d")) <= 31:
+                facts.day_only = int(m.group("d"))
+                return
 
 
 @lru_cache(maxsize=8)

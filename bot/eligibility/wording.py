@@ -95,7 +95,7 @@ class Wording:
                               start_short=self.date(g.signup_from, no_year=same_year),
                               end_short=self.date(g.signup_to, no_year=same_year))
         elif g.signup_from:
-            window = t.render("eligibility.window_from", date=self.date(g.signup_from))
+            window = t.render("eligibility.window_from", date=self.date(g.signup_from, month_only=g.signup_from_month))
         elif g.signup_to:
             window = t.render("eligibility.window_to", date=self.date(g.signup_to))
         elif g.plans and not g.billing:
