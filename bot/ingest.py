@@ -10,6 +10,9 @@ from bot.mdx import Block, Page, Section, load_pages, strip_markdown
 from bot.tokens import count_tokens, encoding
 
 
+CHUNK_FORMAT = "v2"  # bump when the metadata stored with chunks changes
+
+
 @dataclass(frozen=True)
 class Chunk:
     """A retrievable piece of one section; its id is a hash of what gets embedded."""
@@ -23,6 +26,10 @@ class Chunk:
     kind: str
     line: int
     text: str
+    lang: str = "en"
+    page_key: str = ""
+    stale: bool = False
+    disputed: bool = False
 
     @property
     def embed_text(self) -> str:
@@ -38,17 +45,41 @@ class Chunk:
         return data
 
 
-def chunk_pages(pages: list[Page], max_tokens: int) -> list[Chunk]:
-    """Return the chunks of every page, in reading order."""
-    return [c for page in pages for s in page.sections for c in chunk_section(page, s, max_tokens)]
+def chunk_pages(pages: list[Page], max_tokens: int, disputed: set[tuple[str, int]] = frozenset()) -> list[Chunk]:  # type: ignore[assignment]
+    """Return the chunks of every page, in reading order.
+
+    A twin page out of step with its English page is marked stale; a section holding a statement other pages
+    contradict ((page id, line) in `disputed`) is marked disputed, so answers prefer another and say so.
+    """
+    from bot.twins import stale_pages
+
+    stale = stale_pages(pages)
+    out = []
+    for page in pages:
+        starts = [s.line for s in page.sections] + [10**9]
+        for n, s in enumerate(page.sections):
+            hot = any(pid == page.id and starts[n] <= line < starts[n + 1] for pid, line in disputed)
+            out += chunk_section(page, s, max_tokens, stale=page.id in stale, disputed=hot)
+    return out
 
 
-def load_chunks(pages_dir: Path, base_url: str, max_tokens: int) -> list[Chunk]:
-    """Parse the pages folder and chunk it."""
-    return chunk_pages(load_pages(pages_dir, base_url), max_tokens)
+def load_chunks(pages_dir: Path, base_url: str, max_tokens: int, rules: Path | None = None) -> list[Chunk]:
+    """Parse the pages folder and chunk it (with the rules file, sections other pages contradict are marked)."""
+    pages = load_pages(pages_dir, base_url)
+    return chunk_pages(pages, max_tokens, disputed_lines(pages, rules) if rules is not None and rules.is_file() else set())
 
 
-def chunk_section(page: Page, section: Section, max_tokens: int) -> list[Chunk]:
+def disputed_lines(pages: list[Page], rules: Path) -> set[tuple[str, int]]:
+    """Return (page id, line) of statements that contradict the page the rules cite (or most pages)."""
+    from bot.docs_check import check_docs
+    from bot.eligibility import Engine
+
+    engine = Engine.from_file(rules)
+    preferred = engine.book.spec.source.page
+    return {(s.page, s.line) for c in check_docs(engine, pages).contradictions for s in c.minority(preferred)}
+
+
+def chunk_section(page: Page, section: Section, max_tokens: int, *, stale: bool = False, disputed: bool = False) -> list[Chunk]:
     """Cut one section into chunks: a table row each, cards each, prose packed up to max_tokens."""
     pieces: list[tuple[str, str, int]] = []  # (kind, text, line)
     buffer: list[Block] = []
@@ -77,8 +108,11 @@ def chunk_section(page: Page, section: Section, max_tokens: int) -> list[Chunk]:
     breadcrumb = section.breadcrumb
     out = []
     for kind, text, line in pieces:
-        digest = hashlib.sha256(f"{section.id}\n{page.title}\n{breadcrumb}\n{text}".encode()).hexdigest()[:24]
-        out.append(Chunk(digest, page.id, page.title, section.id, breadcrumb, section.url, kind, line, text))
+        # What is stored beside the vector (language, staleness) is part of the id, so a change re-stores the chunk.
+        marker = f"\n{CHUNK_FORMAT}\n{page.lang}" + ("\nstale" if stale else "") + ("\ndisputed" if disputed else "")
+        digest = hashlib.sha256(f"{section.id}\n{page.title}\n{breadcrumb}\n{text}{marker}".encode()).hexdigest()[:24]
+        out.append(Chunk(digest, page.id, page.title, section.id, breadcrumb, section.url, kind, line, text,
+                         page.lang, page.key, stale, disputed))
     return _dedupe(out)
 
 

@@ -1,6 +1,7 @@
 """Hybrid retrieval: dense (Chroma) plus lexical (BM25), fused by reciprocal rank, one hit per section."""
 from __future__ import annotations
 
+import math
 import re
 import threading
 import time
@@ -46,6 +47,8 @@ class Hit:
     score: float
     dense: float
     lexical: float
+    lang: str = "en"
+    disputed: bool = False  # other pages state this differently (the help center is being updated)
 
     def to_dict(self) -> dict[str, Any]:
         """Return the JSON shape printed by `search --json`."""
@@ -93,6 +96,15 @@ class Glossary:
             raise SourceError("glossary must have a 'terms' mapping", file=str(path))
         return cls(data.get("terms") or {})
 
+    def pairs(self, text: str) -> list[tuple[str, str]]:
+        """Return the glossary entries found in text (longest first), as (customer's words, help-center words)."""
+        found, rest = [], text.lower()
+        for key in self._keys:
+            if key.lower() in rest:
+                found.append((key, self.terms[key]))
+                rest = rest.replace(key.lower(), " ")
+        return found
+
     def english(self, text: str) -> str:
         """Return the English words for the glossary terms in text, longest terms first."""
         found, rest = [], text
@@ -112,6 +124,21 @@ class _Snapshot:
         self.ids = [r["id"] for r in rows]
         corpus = [tokenize(f"{r.get('page_title', '')} {r.get('section', '')} {r.get('text', '')}") for r in rows]
         self.vocab = sorted({t for doc in corpus for t in doc})
+        # Which languages each page exists in: a question is answered from its own language's twin.
+        # How rare each word is across the help center: a question's rare words are what a passage must have.
+        df: dict[str, int] = {}
+        for doc in corpus:
+            for t in set(doc):
+                df[t] = df.get(t, 0) + 1
+        self.df = df
+        self.docs = len(corpus)
+        # Words of page titles and headings: what the help center is about, for telling on- from off-topic.
+        self.vocabulary = frozenset(t for r in rows for t in tokenize(f"{r.get('page_title', '')} {r.get('section', '')}") if len(t) > 2)
+        self.languages = frozenset(r.get("lang") or "en" for r in rows)
+        self.langs: dict[str, set[str]] = {}
+        for r in rows:
+            if not r.get("stale"):
+                self.langs.setdefault(page_key(r), set()).add(r.get("lang") or "en")
         self.vocab_set = set(self.vocab)
         self.bm25 = bm25s.BM25()
         self.bm25.index(corpus, show_progress=False)
@@ -126,6 +153,15 @@ class _Snapshot:
             best = process.extractOne(t, self.vocab, scorer=fuzz.ratio, score_cutoff=80)
             out.append(best[0] if best else t)
         return out
+
+
+def page_key(row: dict[str, Any]) -> str:
+    """Return a stored chunk's page path without its language folder."""
+    if row.get("page_key"):
+        return str(row["page_key"])
+    pid = str(row.get("page_id", ""))
+    head, _, rest = pid.partition("/")
+    return rest if rest and len(head) == 2 else pid
 
 
 class Retriever:
@@ -153,34 +189,57 @@ class Retriever:
                 self._snapshot = _Snapshot(manifest, self.store.load(manifest.ids))
             return self._snapshot
 
-    def search(self, query: str, k: int = 5) -> list[Hit]:
-        """Return up to k sections for the query, best first."""
+    def vocabulary(self) -> frozenset[str]:
+        """Return the words of the help center's page titles and headings."""
+        return self.snapshot().vocabulary
+
+    def rarity(self, word: str) -> float:
+        """Return how rare a word is in the help center (inverse document frequency; unseen words are rarest)."""
+        snap = self.snapshot()
+        stem = word.lower()
+        if HANGUL.search(stem) and len(stem) > 2:
+            stem = stem[:2]  # Korean words carry particles: their first two syllables are indexed on their own
+        df = snap.df.get(stem) or snap.df.get(stem.rstrip("s")) or 0
+        return math.log((snap.docs + 1) / (df + 0.5))
+
+    def search(self, query: str, k: int = 5, lang: str | None = None, per_section: int = 1) -> list[Hit]:
+        """Return up to k hits for the query, best first, at most per_section from one section.
+
+        With lang, hits come from that language's pages where they exist (the English page otherwise).
+        """
         query = (query or "").strip()
         if not query:
             raise InputError("the question is empty")
         if len(query) > MAX_QUERY_CHARS:
             raise InputError(f"the question is too long ({len(query)} characters; the limit is {MAX_QUERY_CHARS})")
         snap = self.snapshot()
-        n = min(CANDIDATES, len(snap.ids))
+        n = min(CANDIDATES * (2 if lang else 1), len(snap.ids))
         dense_sim: dict[str, float] = {}
         ranked: list[list[str]] = []
-        english = self.glossary.english(query) if HANGUL.search(query) else ""
+        english = self.glossary.english(query)
         # A Korean question is also searched by its English words: e5 otherwise favours the
         # few passages that happen to contain Korean labels.
-        queries = [query, english] if english else [query]
-        for vector in self.store.embedding.embed_query(queries):
-            dense = self.store.chunks.query(
-                query_embeddings=[np.asarray(vector, dtype=np.float32)], n_results=n, ids=snap.ids,
-                include=["distances"],
-            )
-            ids = dense["ids"][0]
-            for cid, dist in zip(ids, (dense["distances"] or [[]])[0]):
-                dense_sim[cid] = max(dense_sim.get(cid, 0.0), 1.0 - float(dist))
-            ranked.append(ids)
+        queries = [query, english] if english and HANGUL.search(query) else [query]
+        vectors = self.store.embedding.embed_query(queries)
+        # Pages in the question's language and pages in other languages are searched apart: e5 ranks any
+        # passage in the same language above the right passage in another, which a page without a twin needs.
+        langs = [{"lang": lang}, {"lang": {"$ne": lang}}] if lang and len(snap.languages) > 1 else [None]
+        for n_vec, vector in enumerate(vectors):
+            for where in langs if n_vec == 0 else langs[-1:]:
+                dense = self.store.chunks.query(
+                    query_embeddings=[np.asarray(vector, dtype=np.float32)], n_results=n, ids=snap.ids,
+                    include=["distances"], **({"where": where} if where else {}),
+                )
+                ids = dense["ids"][0]
+                for cid, dist in zip(ids, (dense["distances"] or [[]])[0]):
+                    dense_sim[cid] = max(dense_sim.get(cid, 0.0), 1.0 - float(dist))
+                ranked.append(ids)
         lexical: dict[str, float] = {}
-        if english:
+        if english and HANGUL.search(query):
             # Hangul bigrams of a Korean question mostly hit the Korean UI labels: use exact words only.
             terms = tokenize(english) + [t for t in TOKEN.findall(query.lower()) if t in snap.vocab_set]
+        elif english:
+            terms = snap.expand(tokenize(query)) + tokenize(english)  # "dropping" also looks for "going down"
         else:
             terms = snap.expand(tokenize(query))
         if terms:
@@ -196,14 +255,20 @@ class Retriever:
                 fused[cid] = fused.get(cid, 0.0) + 1.0 / (RRF_K + rank + 1)
         rows = {r["id"]: r for r in snap.rows}
         hits: list[Hit] = []
-        seen: set[str] = set()
+        seen: dict[str, int] = {}
         for cid in sorted(fused, key=lambda c: (-fused[c], c)):
             row = rows[cid]
-            if row["section_id"] in seen:
+            if seen.get(row["section_id"], 0) >= per_section:
                 continue
-            seen.add(row["section_id"])
+            row_lang = row.get("lang") or "en"
+            if row.get("stale"):
+                continue  # a translation that no longer says what its English page says: the English page answers
+            if lang and row_lang != lang and lang in snap.langs.get(page_key(row), ()):
+                continue  # its twin in the question's language answers instead
+            seen[row["section_id"]] = seen.get(row["section_id"], 0) + 1
             hits.append(Hit(cid, row["section_id"], row["section"], row["page_title"], row["url"], row["text"],
-                            row["kind"], fused[cid], dense_sim.get(cid, 0.0), lexical.get(cid, 0.0)))
+                            row["kind"], fused[cid], dense_sim.get(cid, 0.0), lexical.get(cid, 0.0), row_lang,
+                            bool(row.get("disputed"))))
             if len(hits) == k:
                 break
         return hits

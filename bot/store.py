@@ -152,5 +152,5 @@ class Store:
 
 def build_index(settings: Settings, store: Store | None = None) -> SyncReport:
     """Parse the pages, chunk them and sync the store; a bad page raises before anything changes."""
-    chunks = load_chunks(settings.pages_path, settings.docs_base_url, settings.chunk_tokens)
+    chunks = load_chunks(settings.pages_path, settings.docs_base_url, settings.chunk_tokens, settings.rules_file)
     return (store or Store(settings)).sync(chunks)
