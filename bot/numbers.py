@@ -186,7 +186,9 @@ def unsupported(answer: str, sources: str, known_links: set[str] | frozenset[str
     for n, unit in sorted(said):
         if (n, unit) not in source_quantities:
             missing.append(f"{n} {unit}{'s' if unit not in ('percent', 'money') and n != '1' else ''}")
+    date_parts = {f for f in facts if f.isdigit() or "-" in f}
     for n in (_number(m.group(0)) for m in NUMBER.finditer(rest)):
-        if n not in bare_numbers and n not in facts:
+        # A bare number must stand on its own in the sources: the 1.0 of "Carat 1.0" supports no "1.0" elsewhere.
+        if n not in bare_numbers and n not in date_parts:
             missing.append(n)
     return list(dict.fromkeys(missing))

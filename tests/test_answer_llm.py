@@ -26,21 +26,26 @@ def _bot(built, tmp_path, base_url: str, **extra):
     return make_bot(s, today=lambda: TODAY)
 
 
-def test_eligibility_question_calls_tool_with_arguments_and_costs_two_calls(built, tmp_path) -> None:
-    with OpenAIStub(tool_call(TOOL, {"model": "Seedream 4.0", "plan": "Premium", "billing": "annual",
-                                     "signup_date": "2026-03-01"}),
-                    text("Seedream 4.0 is unlimited for you as a Premium member who joined after Feb 25, 2026 [1].")) as stub:
+def test_facts_in_the_message_mean_the_rules_answer_first_and_one_call_words_it(built, tmp_path) -> None:
+    with OpenAIStub(text("Seedream 4.0 is unlimited for you as a Premium member who joined after Feb 25, 2026 [1].")) as stub:
         bot = _bot(built, tmp_path, stub.base_url)
         a = bot.ask("I'm Premium annual since 2026-03-01. Is Seedream 4.0 unlimited?")
-        assert a.mode == "llm" and a.route == "eligibility" and not a.corrected
+        assert a.mode == "llm" and a.route == "eligibility" and not a.corrected, a.answer
         assert a.tool_calls[0].args["model"] == "seedream-4.0"
         assert a.tool_calls[0].args["signup_date"] == "2026-03-01"
         assert a.tool_calls[0].result["verdict"] == "unlimited"
-        assert a.usage.model_calls == 2 and stub.calls == 2
-        tool_msg = [m for m in stub.requests[1]["messages"] if m["role"] == "tool"][0]
-        assert json.loads(tool_msg["content"])["verdict"] == "unlimited"
+        assert a.usage.model_calls == 1 and stub.calls == 1
+        system = stub.requests[0]["messages"][0]["content"]
+        assert "Seedream 4.0: unlimited" in system and "Models covered" in system
+        assert "tools" not in stub.requests[0]
+
+
+def test_the_model_may_call_the_tool_but_never_chooses_the_customers_plan(built, tmp_path) -> None:
+    with OpenAIStub(tool_call(TOOL, {"model": "Carat Video", "plan": "Pro"}), text("Carat Video is unlimited for you [1].")) as stub:
+        a = _bot(built, tmp_path, stub.base_url).ask("why are my credits still going down when I make videos?")
         assert stub.requests[0]["tools"][0]["function"]["name"] == TOOL
-        assert "Models covered" in stub.requests[0]["messages"][0]["content"]
+        assert a.tool_calls and a.tool_calls[0].args["plan"] is None  # the customer never said a plan
+        assert a.tool_calls[0].result["verdict"] == "unknown" and a.corrected and "unlimited for you" not in a.answer
 
 
 def test_docs_question_costs_one_call_and_cites(built, tmp_path) -> None:
@@ -59,8 +64,14 @@ def test_model_contradicting_the_tool_is_corrected(built, tmp_path) -> None:
 
 def test_invented_number_is_corrected(built, tmp_path) -> None:
     with OpenAIStub(tool_call(TOOL, {"model": "Kling"}), text("Kling uses credits: 350 credits per video.")) as stub:
-        a = _bot(built, tmp_path, stub.base_url).ask("how many credits does Kling use?")
+        a = _bot(built, tmp_path, stub.base_url).ask("Does Kling deduct credits?")
         assert a.corrected and "350" not in a.answer and "Kling: uses credits" in a.answer
+
+
+def test_an_amount_no_page_gives_is_not_asked_of_the_model(built, tmp_path) -> None:
+    with OpenAIStub(text("Kling uses 350 credits per video.")) as stub:
+        a = _bot(built, tmp_path, stub.base_url).ask("how many credits does Kling use?")
+        assert "350" not in a.answer and stub.calls == 0
 
 
 def test_request_profile_wins_over_model_arguments(built, tmp_path) -> None:
@@ -78,12 +89,21 @@ def test_compare_two_models_in_one_turn(built, tmp_path) -> None:
         assert not a.corrected and a.usage.model_calls == 2
 
 
-def test_streaming_sends_several_deltas(built, tmp_path) -> None:
-    with OpenAIStub(text("Use Agent 1.0 when you are low on credits: unlimited generation keeps working there [1].")) as stub:
+def test_streaming_sends_checked_sentences(built, tmp_path) -> None:
+    with OpenAIStub(text("Switch to Agent 1.0 when you are low on credits. Unlimited generation keeps working there [1]. "
+                         "Chatting still uses credits.")) as stub:
         events = list(_bot(built, tmp_path, stub.base_url).stream("I'm low on credits, what should I do?"))
         tokens = [e for e in events if e.type == "token"]
-        assert len(tokens) > 5 and events[-1].type == "final"
+        assert len(tokens) == 3 and events[-1].type == "final" and not events[-1].answer.corrected
         assert "".join(t.text for t in tokens) == events[-1].answer.answer
+
+
+def test_a_false_sentence_is_never_streamed(built, tmp_path) -> None:
+    with OpenAIStub(tool_call(TOOL, {"model": "Sora"}), text("Sora is a video model. It is included in your plan at no charge. Enjoy.")) as stub:
+        events = list(_bot(built, tmp_path, stub.base_url).stream("Is Sora unlimited for me?"))
+        streamed = "".join(e.text for e in events if e.type == "token")
+        assert "no charge" not in streamed and "Enjoy" not in streamed
+        assert events[-1].answer.corrected and "uses credits" in events[-1].answer.answer
 
 
 def test_rate_limit_then_success_is_retried(built, tmp_path) -> None:

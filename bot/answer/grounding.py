@@ -2,15 +2,20 @@
 every date, quantity, number and link against the retrieved text and the tool results (pure)."""
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from bot.eligibility import Engine, Verdict
 from bot.eligibility.entail import verdicts
+from bot.eligibility.reading import split_clauses
 from bot.numbers import unsupported
 
 CITATION = re.compile(r"\[(\d{1,2})\]")
+CHATTING = re.compile(r"\bchat(?:ting|s)?\b|\bconversation|\bmessag|대화|채팅", re.I)
+GENERIC = re.compile(r"\bunlimited(?:-eligible)? models?\b|무제한 (?:대상 )?모델", re.I)  # "an unlimited model is free": true of any
+EVERY_MODEL = re.compile(r"\b(?:all|every|any) (?:of the )?(?:image |video )?models?\b|모든 (?:이미지 |비디오 )?모델", re.I)
 URL = re.compile(r"https?://[^\s)\]>\"']+")
 
 
@@ -26,14 +31,22 @@ class Grounding:
     """What one turn may say: its verdicts, its evidence text, its links and how many sections it cited from."""
 
     def __init__(self, engine: Engine, *, verdicts: list[Verdict], evidence: str, urls: set[str], sections: int,
-                 lang: str, mask: Callable[[str], str] | None = None) -> None:
+                 lang: str, mask: Callable[[str], str] | None = None, subject: str | None = None) -> None:
         self.engine = engine
-        self.verdicts = verdicts
+        self.verdicts = list(verdicts)
+        self.base_evidence = evidence
         self.evidence = evidence
+        self.subject = subject  # the model the customer asked about: a sentence naming none is about it
+        self.update(self.verdicts)
         self.urls = {u.rstrip("/.,") for u in urls}
         self.sections = sections
         self.lang = lang
         self.mask = mask or self._mask
+
+    def update(self, verdicts: list[Verdict]) -> None:
+        """Take in the verdicts of tool calls made since (their results are evidence too)."""
+        self.verdicts = list(verdicts)
+        self.evidence = "\n".join([self.base_evidence, *(json.dumps(v.to_dict(), ensure_ascii=False) for v in verdicts)])
 
     def _mask(self, text: str) -> str:
         """Blank model names (and variants), so 'Agent 2.0' or 'Sora 2' state no number."""
@@ -47,29 +60,48 @@ class Grounding:
         return self.claims(text) + self.figures(text)
 
     def claims(self, text: str) -> list[Problem]:
-        """Return claims about a model that no verdict of this turn supports (free, unlimited, no charge, costs ...)."""
+        """Return claims about a model that no verdict of this turn (or the rules, for everyone) supports."""
         problems: list[Problem] = []
         models = self.engine.book.spec.models
-        for c in self.engine.reader().claims(text, self.lang):
-            if not c.model or models[c.model].kind == "agent":
+        reader = self.engine.reader()
+        for c in reader.claims(text, self.lang):
+            if not c.model:
                 continue
+            name = self.engine.display(c.model)
             if c.quantifier in ("default", "if"):
                 continue  # "uses credits by default", "to get the unlimited X, ask for ...": no verdict for the customer
             if c.conditions() or c.quantifier == "only":
                 # A statement about who gets a model: some customer it names must get that verdict from the rules.
                 if c.verdict not in set(verdicts(self.engine, c)):
-                    problems.append(Problem("contradicts_rules", f"says {self.engine.display(c.model)} {_said(c.verdict)} "
-                                                                 f"for people the rules do not: {c.text[:120]}"))
+                    problems.append(Problem("contradicts_rules", f"says {name} {_said(c.verdict)} for people the rules do not: {c.text[:120]}"))
                 continue
             checked = [v for v in self.verdicts if v.model.id == c.model
                        and (c.variants is None or v.variant is None or v.variant in c.variants)]
-            name = self.engine.display(c.model)
             if not checked:
-                problems.append(Problem("unchecked_claim", f"says {name} {_said(c.verdict)} without a check: {c.text[:120]}"))
+                # Without a check for this customer, only what the rules give every customer may be said.
+                if set(verdicts(self.engine, c)) != {c.verdict}:
+                    problems.append(Problem("unchecked_claim", f"says {name} {_said(c.verdict)} without a check: {c.text[:120]}"))
                 continue
             if all(v.verdict != c.verdict for v in checked):
                 truth = ", ".join(sorted({v.verdict for v in checked}))
                 problems.append(Problem("contradicts_tool", f"says {name} {_said(c.verdict)}; the check says {truth}: {c.text[:120]}"))
+            if models[c.model].kind == "agent":
+                continue
+        for clause in split_clauses(text):
+            facts = reader.facts(clause, self.lang)
+            free = any(v == "unlimited" and not neg or v == "uses_credits" and neg for v, _, neg in facts.polarity)
+            free = free and not any(v == "uses_credits" and not neg or v == "unlimited" and neg for v, _, neg in facts.polarity)
+            if not free or facts.models:
+                continue
+            if CHATTING.search(clause):
+                problems.append(Problem("contradicts_rules", f"says chatting is free; it always uses credits: {clause[:120]}"))
+            elif EVERY_MODEL.search(clause):
+                problems.append(Problem("contradicts_rules", f"says every model is free: {clause[:120]}"))
+            elif self.subject and not facts.hypothetical and not GENERIC.search(clause):
+                # "Yes, it's a cost-free option": the model the customer asked about.
+                claim_ok = [v for v in self.verdicts if v.model.id == self.subject and v.verdict == "unlimited"]
+                if not claim_ok:
+                    problems.append(Problem("unchecked_claim", f"says {self.engine.display(self.subject)} is free: {clause[:120]}"))
         return problems
 
     def figures(self, text: str) -> list[Problem]:

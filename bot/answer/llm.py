@@ -11,7 +11,8 @@ from typing import Any
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
 
 from bot.answer.compose import hit_source, retrieved, verdict_source
-from bot.answer.grounding import check_answer
+from bot.answer.gate import SentenceGate
+from bot.answer.grounding import Grounding
 from bot.answer.model_call import Limits, ModelCall, ModelFailure
 from bot.answer.offline import OfflineAnswerer
 from bot.answer.policy import Action, Decision
@@ -45,8 +46,8 @@ class LLMAnswerer:
         self.tool = make_eligibility_tool(engine, today)
         self._chat = chat_model
 
-    def model(self) -> Any:
-        """Return the chat model with the tool bound (built on first use: no client at import)."""
+    def model(self, bind_tool: bool = True) -> Any:
+        """Return the chat model, with the tool bound unless the rules already answered (built on first use)."""
         if self._chat is None:
             from langchain_openai import ChatOpenAI
 
@@ -56,30 +57,44 @@ class LLMAnswerer:
                 timeout=self.settings.llm_timeout, max_retries=self.settings.llm_retries, temperature=0,
                 stream_usage=True, max_tokens=self.settings.llm_max_tokens,
             )
-        return self._chat.bind_tools([self.tool])
+        return self._chat.bind_tools([self.tool]) if bind_tool else self._chat
 
     def stream(self, message: str, conv: Conversation, profile: Profile | None) -> Iterator[StreamEvent]:
-        """Yield model text as it arrives, then the checked final answer."""
+        """Yield the model's text sentence by sentence, each checked before it is shown, then the final answer."""
         turn = self.offline.prepare(message, conv, profile)
         hits = self.offline.search(turn)
         decision = self.offline.decide(turn, hits)
-        if decision.action not in (Action.DOCS, Action.VERDICT, Action.NOT_COVERED):
-            # Nothing for a model to add (a date problem, a person, the profile table): the deterministic answer.
+        verdicts: list[Verdict] = []
+        if decision.action is Action.VERDICT:
+            # The rules answer first (one model call instead of two): with facts missing, the question is deterministic.
+            verdicts = [self.offline.check(turn, mid, vid) for mid, vid in decision.models]
+            if any(v.verdict == "unknown" and v.missing for v in verdicts) or decision.amount or decision.until_when:
+                turn.tool_calls.clear()
+                yield from self._final(self.offline.respond(turn, decision, hits, mode="llm"))
+                return
+        elif decision.action is not Action.DOCS:
+            # Nothing for a model to add (not covered, a person, the profile table): the deterministic answer.
             yield from self._final(self.offline.respond(turn, decision, hits, mode="llm"))
             return
-        used_hits = [r.hit for r in decision.passages] or [h for h in hits if h.dense >= self.settings.answer_min_dense][:3]
-        context, used = self._context(used_hits)
-        messages: list[BaseMessage] = [SystemMessage(self._system(turn, context)), *self._history(conv),
+        passages = decision.passages or self.offline.policy.answerable(turn, self.offline.policy.rank(turn, hits))[:1]
+        context, used = self._context([r.hit for r in passages])
+        messages: list[BaseMessage] = [SystemMessage(self._system(turn, context, verdicts)), *self._history(conv),
                                        HumanMessage(message)]
+        grounding = self._grounding(turn, message, used, verdicts, decision)
+        gate = SentenceGate(grounding.check)
         usage = Usage()
-        verdicts: list[Verdict] = []
         try:
             ai: AIMessage | None = None
             limits = Limits.from_settings(self.settings)
             for _ in range(MAX_MODEL_CALLS):
-                call = ModelCall(self.model(), messages, limits, tools=frozenset({self.tool.name}))
+                call = ModelCall(self.model(bind_tool=not verdicts), messages, limits, tools=frozenset({self.tool.name}))
                 for delta in call:
-                    yield StreamEvent(type="token", text=delta)
+                    for sentence in gate.feed(delta):
+                        yield StreamEvent(type="token", text=sentence)
+                    if gate.closed:
+                        break  # a false sentence ends the model's stream: nothing after it is shown
+                if gate.closed:
+                    break
                 ai = call.message
                 usage = _add_usage(usage, ai)
                 if not ai.tool_calls:
@@ -89,23 +104,20 @@ class LLMAnswerer:
                     result = self._run_tool(turn, tool_call["args"], verdicts)
                     messages.append(ToolMessage(content=json.dumps(result, ensure_ascii=False),
                                                 tool_call_id=tool_call["id"]))
+                grounding.update(verdicts)
             else:
                 raise ModelFailure(f"still calling tools after {MAX_MODEL_CALLS} model calls")
+            for sentence in gate.flush():
+                yield StreamEvent(type="token", text=sentence)
         except ModelFailure as err:
             log.warning("model call failed (%s); answering offline", err.reason)
             turn.tool_calls.clear()
             degraded = self.offline.respond(turn, decision, hits, mode="degraded")
             yield from self._final(degraded.model_copy(update={"usage": usage}))
             return
-        text = _text(ai)
-        evidence = "\n".join([*(h.text for h in used), message,
-                              *(json.dumps(v.to_dict(), ensure_ascii=False) for v in verdicts)])
-        urls = {u for h in used for u in re.findall(r"https?://[^\s)\]]+", h.text)} | {h.url for h in used}
-        urls |= {v.source.url for v in verdicts} | set(self.engine.book.spec.links.values())
-        problems = check_answer(text, verdicts=verdicts, evidence=evidence, urls=urls, sections=len(used),
-                                engine=self.engine)
-        if problems or not text.strip():
-            log.warning("answer corrected: %s", "; ".join(p.detail for p in problems) or "empty answer")
+        text = gate.released
+        if gate.closed or not text.strip():
+            log.warning("answer corrected: %s", "; ".join(p.detail for p in gate.problems) or "empty answer")
             model_calls = list(turn.tool_calls)
             turn.tool_calls.clear()
             fixed = self.offline.respond(turn, decision, hits, mode="llm")
@@ -118,6 +130,14 @@ class LLMAnswerer:
                         tool_calls=turn.tool_calls, session_id=conv.id, usage=usage, language=turn.lang,
                         retrieved=retrieved(hits))
         yield StreamEvent(type="final", answer=answer)
+
+    def _grounding(self, turn: Turn, message: str, used: list[Hit], verdicts: list[Verdict], decision: Decision) -> Grounding:
+        """Return the answer check of this turn: what it retrieved, what the rules said, which links it may use."""
+        urls = {u for h in used for u in re.findall(r"https?://[^\s)\]]+", h.text)} | {h.url for h in used}
+        urls |= set(self.engine.book.spec.links.values())
+        subject = decision.models[0][0] if len(decision.models) == 1 else None
+        return Grounding(self.engine, verdicts=verdicts, evidence="\n".join([*(h.text for h in used), message]),
+                         urls=urls, sections=len(used), lang=turn.lang, subject=subject)
 
     # --- pieces -------------------------------------------------------------------------------
     @staticmethod
@@ -141,11 +161,17 @@ class LLMAnswerer:
             budget -= cost
         return ("\n\n".join(parts) or "(no section matched)"), used
 
-    def _system(self, turn: Turn, context: str) -> str:
+    def _system(self, turn: Turn, context: str, verdicts: list[Verdict]) -> str:
+        """Return the system prompt: instructions, the customer's facts, the rules' verdicts (when known) and the sections."""
         p = turn.profile
         w = self.engine.wording("en")
         known = ", ".join(x for x in (w.plan(p.plan) if p.plan else None, w.billing(p.billing) if p.billing else None,
                                       f"joined {p.signup_date.isoformat()}" if p.signup_date else None) if x) or "nothing yet"
+        if verdicts:
+            checked = "\n".join(f"- {w.model(v.model.id, v.variant)}: {v.verdict.replace('_', ' ')}. {self.engine.words(v, turn.lang)[0]}"
+                                 + (f" Ends {v.expires_on.isoformat()}." if v.expires_on else "") for v in verdicts)
+            return load_prompt("system_checked.md", language=LANGUAGE_NAMES[turn.lang], today=self.today().isoformat(),
+                               profile=known, checked=checked, context=context)
         return load_prompt("system.md", language=LANGUAGE_NAMES[turn.lang], today=self.today().isoformat(),
                            profile=known, context=context)
 
