@@ -181,8 +181,6 @@ def test_the_final_verdict_is_the_rules_verdict(asked, built, tmp_path, question
 
 # Observed: SmolLM2 streams "Seedream 4.0 is a paid service" and the customer reads it before the correction
 # replaces it. Not strict: the text of a real model varies with the CPU the server was built for.
-@pytest.mark.xfail(strict=False, reason="model text is streamed before the grounding check; remove this mark once "
-                                        "each sentence is checked before it is shown")
 @pytest.mark.parametrize(("question", "model", "verdict"), VERDICTS)
 def test_streamed_text_carries_no_false_verdict(asked, question: str, model: str, verdict: str) -> None:
     shown, _ = asked(question, PREMIUM)

@@ -70,7 +70,7 @@ class Grounding:
             name = self.engine.display(c.model)
             if c.quantifier in ("default", "if"):
                 continue  # "uses credits by default", "to get the unlimited X, ask for ...": no verdict for the customer
-            if c.conditions() or c.quantifier == "only":
+            if c.conditions():
                 # A statement about who gets a model: some customer it names must get that verdict from the rules.
                 if c.verdict not in set(verdicts(self.engine, c)):
                     problems.append(Problem("contradicts_rules", f"says {name} {_said(c.verdict)} for people the rules do not: {c.text[:120]}"))

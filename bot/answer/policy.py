@@ -300,7 +300,7 @@ class Policy:
         for m in PRODUCT.finditer(turn.message) if asked else ():
             name = m.group(1).strip()
             words = [w.lower() for w in re.findall(r"[A-Za-z]+", name)]
-            if not words or name.casefold() in plans or all(w in vocabulary or w in STOP or w in plans for w in words):
+            if len(name) < 3 or not words or name.casefold() in plans or all(w in vocabulary or w in STOP or w in plans for w in words):
                 continue
             return name
         return ""

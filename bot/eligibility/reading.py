@@ -41,6 +41,7 @@ DATE_FORMS: list[tuple[str, re.Pattern[str]]] = [
     ("iso_month", re.compile(r"(?<![\d-])(?P<y>\d{4})-(?P<m>\d{2})(?![\d-])")),
 ]
 LANGS = ("en", "ko")
+PLAN_WORD = re.compile(r"\s*(?:/|,|and|or|members?|plans?|subscri\w*|users?|tier|annual|monthly|yearly)", re.I)
 # A clause without a model name that points back at the model named before it.
 PRONOUN = re.compile(r"\b(?:it|its|it's|they|them|both|this|that|these|those|either|neither)\b|이 모델|그 모델|둘 다|둘 모두|이것|그것|해당 모델", re.I)
 # Clause breaks inside a sentence: "..., so it uses credits for you"; Korean "...이므로 ...", "...지만 ...".
@@ -282,7 +283,11 @@ class Reader:
                 blank(m.start(), m.end())
             joined = "".join(rest)
         for m in self._plan_rx.finditer(joined):
-            out.plans.add(self._plans[m.group(1).casefold()])
+            word = m.group(1)
+            # "a premium product", "pro tips": a plan name in lower case is a plan only next to a plan word.
+            if word.islower() and word.isascii() and not PLAN_WORD.match(joined[m.end():m.end() + 24]):
+                continue
+            out.plans.add(self._plans[word.casefold()])
             blank(m.start(), m.end())
         joined = "".join(rest)
         for kind in ("lasts", "lasts_months"):
