@@ -36,16 +36,26 @@ def test_facts_in_the_message_mean_the_rules_answer_first_and_one_call_words_it(
         assert a.tool_calls[0].result["verdict"] == "unlimited"
         assert a.usage.model_calls == 1 and stub.calls == 1
         system = stub.requests[0]["messages"][0]["content"]
-        assert "Seedream 4.0: unlimited" in system and "Models covered" in system
+        assert "Seedream 4.0: unlimited" in system and "Model: **Seedream 4.0**" in system  # the verdict and its section
         assert "tools" not in stub.requests[0]
 
 
 def test_the_model_may_call_the_tool_but_never_chooses_the_customers_plan(built, tmp_path) -> None:
     with OpenAIStub(tool_call(TOOL, {"model": "Carat Video", "plan": "Pro"}), text("Carat Video is unlimited for you [1].")) as stub:
         a = _bot(built, tmp_path, stub.base_url).ask("why are my credits still going down when I make videos?")
-        assert stub.requests[0]["tools"][0]["function"]["name"] == TOOL
-        assert a.tool_calls and a.tool_calls[0].args["plan"] is None  # the customer never said a plan
+        assert "tools" not in stub.requests[0]  # a help-center answer is not offered the tool (tokens) ...
+        assert a.tool_calls and a.tool_calls[0].args["plan"] is None  # ... and a call it makes anyway gets no invented plan
         assert a.tool_calls[0].result["verdict"] == "unknown" and a.corrected and "unlimited for you" not in a.answer
+
+
+def test_with_the_plan_known_the_model_is_offered_the_tool_and_its_verdict_is_the_rules(built, tmp_path) -> None:
+    with OpenAIStub(tool_call(TOOL, {"model": "Carat Video"}), text("Carat Video is unlimited for you [1].")) as stub:
+        a = _bot(built, tmp_path, stub.base_url).ask("why are my credits still going down when I make videos?",
+                                                      profile=PREMIUM)
+        assert stub.requests[0]["tools"][0]["function"]["name"] == TOOL
+        assert a.tool_calls and a.tool_calls[0].args["plan"] == "premium"  # the account's plan, not the model's
+        truth = a.tool_calls[0].result["verdict"]
+        assert ("unlimited for you" in a.answer) == (truth == "unlimited") and a.corrected == (truth != "unlimited")
 
 
 def test_docs_question_costs_one_call_and_cites(built, tmp_path) -> None:
@@ -141,7 +151,7 @@ def test_prompt_stays_within_budget_and_hides_secrets(built, tmp_path) -> None:
         first = bot.ask("why are my credits dropping?")
         bot.ask("and in Agent 2.0?", session_id=first.session_id)
         for req in stub.requests:
-            prompt = "".join(m.get("content") or "" for m in req["messages"]) + json.dumps(req["tools"])
+            prompt = "".join(m.get("content") or "" for m in req["messages"]) + json.dumps(req.get("tools", []))
             assert count_tokens(prompt) <= 1500
             assert "sk-test-secret-value" not in json.dumps(req)
         assert any(m["role"] == "assistant" for m in stub.requests[-1]["messages"])  # history carried

@@ -14,6 +14,7 @@ from bot.numbers import unsupported
 
 CITATION = re.compile(r"\[(\d{1,2})\]")
 CHATTING = re.compile(r"\bchat(?:ting|s)?\b|\bconversation|\bmessag|대화|채팅", re.I)
+GENERATION = re.compile(r"\bgenerat|\bunlimited generation|생성", re.I)
 GENERIC = re.compile(r"\bunlimited(?:-eligible)? models?\b|무제한 (?:대상 )?모델", re.I)  # "an unlimited model is free": true of any
 EVERY_MODEL = re.compile(r"\b(?:all|every|any) (?:of the )?(?:image |video )?models?\b|모든 (?:이미지 |비디오 )?모델", re.I)
 URL = re.compile(r"https?://[^\s)\]>\"']+")
@@ -65,8 +66,8 @@ class Grounding:
         models = self.engine.book.spec.models
         reader = self.engine.reader()
         for c in reader.claims(text, self.lang):
-            if not c.model:
-                continue
+            if not c.model or models[c.model].kind == "agent":
+                continue  # what an agent costs is about chatting, checked below
             name = self.engine.display(c.model)
             if c.quantifier in ("default", "if"):
                 continue  # "uses credits by default", "to get the unlimited X, ask for ...": no verdict for the customer
@@ -85,17 +86,18 @@ class Grounding:
             if all(v.verdict != c.verdict for v in checked):
                 truth = ", ".join(sorted({v.verdict for v in checked}))
                 problems.append(Problem("contradicts_tool", f"says {name} {_said(c.verdict)}; the check says {truth}: {c.text[:120]}"))
-            if models[c.model].kind == "agent":
-                continue
         for clause in split_clauses(text):
             facts = reader.facts(clause, self.lang)
             free = any(v == "unlimited" and not neg or v == "uses_credits" and neg for v, _, neg in facts.polarity)
             free = free and not any(v == "uses_credits" and not neg or v == "unlimited" and neg for v, _, neg in facts.polarity)
-            if not free or facts.models:
+            if not free:
                 continue
-            if CHATTING.search(clause):
+            if CHATTING.search(clause) and not GENERATION.search(clause):
                 problems.append(Problem("contradicts_rules", f"says chatting is free; it always uses credits: {clause[:120]}"))
-            elif EVERY_MODEL.search(clause):
+                continue
+            if facts.models:
+                continue
+            if EVERY_MODEL.search(clause):
                 problems.append(Problem("contradicts_rules", f"says every model is free: {clause[:120]}"))
             elif self.subject and not facts.hypothetical and not GENERIC.search(clause):
                 # "Yes, it's a cost-free option": the model the customer asked about.

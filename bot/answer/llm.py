@@ -81,13 +81,18 @@ class LLMAnswerer:
         messages: list[BaseMessage] = [SystemMessage(self._system(turn, context, verdicts)), *self._history(conv),
                                        HumanMessage(message)]
         grounding = self._grounding(turn, message, used, verdicts, decision)
+        # The rules answered any model the customer named. A help-center answer is offered the tool only when the
+        # customer's plan is known (it may name a model the words did not, "the video model"); without facts the tool
+        # could only say "unknown", and its schema costs tokens on every call. A claim the model makes anyway about a
+        # model is held against the rules by the check.
+        offer_tool = not verdicts and not turn.profile.is_empty()
         gate = SentenceGate(grounding.check)
         usage = Usage()
         try:
             ai: AIMessage | None = None
             limits = Limits.from_settings(self.settings)
             for _ in range(MAX_MODEL_CALLS):
-                call = ModelCall(self.model(bind_tool=not verdicts), messages, limits, tools=frozenset({self.tool.name}))
+                call = ModelCall(self.model(bind_tool=offer_tool), messages, limits, tools=frozenset({self.tool.name}))
                 for delta in call:
                     for sentence in gate.feed(delta):
                         yield StreamEvent(type="token", text=sentence)
@@ -149,7 +154,7 @@ class LLMAnswerer:
         """Return numbered sections that fit the token budget, best first."""
         parts, used, budget = [], [], self.settings.context_tokens
         for h in hits:
-            block = f"[{len(used) + 1}] {h.section or h.page_title} ({h.url})\n{h.text}"
+            block = f"[{len(used) + 1}] {(h.section or h.page_title).split(' › ')[-1]}\n{h.text}"
             cost = count_tokens(block)
             if cost > budget:
                 if not used:
