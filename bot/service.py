@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterator
 from datetime import date
 from typing import Any
 
+from bot.answer.labels import localize_labels
 from bot.conversation import ConversationStore
 from bot.handoff import HandoffFlow, Outcome
 from bot.errors import InputError
@@ -89,7 +90,9 @@ class SupportBot:
             if finished.answer != final.answer:
                 yield StreamEvent(type="token", text=finished.answer[len(final.answer):])
             final = finished
-        final = final.model_copy(update={"session_id": conv.id, "answer": noted + final.answer})
+        # A model may copy a page's two-language UI labels ("[Home(홈)]"): the customer reads their language's.
+        final = final.model_copy(update={"session_id": conv.id,
+                                         "answer": localize_labels(noted + final.answer, final.language)})
         final.turn_id = self.conversations.save_turn(conv, message, final)
         yield StreamEvent(type="final", answer=final)
 

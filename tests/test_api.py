@@ -292,7 +292,7 @@ def test_feedback_is_stored_and_unknown_turns_are_404(client, bot):
     answer = client.post("/api/chat", json={"message": SEEDREAM}).json()
     ok = client.post("/api/feedback", json={"session_id": answer["session_id"], "turn_id": answer["turn_id"],
                                             "rating": "down", "comment": "write to me: ann@example.com"})
-    assert ok.status_code == 200 and ok.json() == {"ok": True}
+    assert ok.status_code == 200 and ok.json() == {"ok": True, "handoff": None, "message": ""}
     stored = [t for t in bot.conversations.iter_turns() if t["id"] == answer["turn_id"]][0]
     assert stored["rating"] == "down" and "ann@example.com" not in stored["comment"] and "[email]" in stored["comment"]
     missing = client.post("/api/feedback", json={"session_id": answer["session_id"], "turn_id": "nosuchturn",

@@ -172,7 +172,9 @@ class OfflineAnswerer:
                     if variants and not v.variant:
                         w = self.engine.wording(turn.lang)
                         names = ", ".join(w.variant(v.model.id, vid) for vid in variants)
-                        parts.append(tpl.render("need.variant", model=w.model(v.model.id), variants=names))
+                        # One model asked about: the question names it already.
+                        key = "need.variant_one" if len(asking) == 1 else "need.variant"
+                        parts.append(tpl.render(key, model=w.model(v.model.id), variants=names))
             elif need == "signup_date" and span and span.alternatives:
                 readings = [span.start, *span.alternatives]
                 parts.append(tpl.render("need.which_date", text=span.text, dates=" / ".join(d.isoformat() for d in readings)))
