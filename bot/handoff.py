@@ -190,9 +190,12 @@ class HandoffFlow:
 
     def thumbs_down(self, session_id: str) -> Outcome | None:
         """Offer a person on a conversation's second thumbs-down (once; later ones change nothing)."""
-        if self.conversations.count_ratings(session_id, "down") != 2:
+        if self.conversations.count_ratings(session_id, "down") < 2:
             return None
         conv = self._conversation(session_id)
+        if _state(conv).get("offered_after_ratings"):
+            return None  # a reason added to a rating, or a third thumbs-down: offered already
+        _state(conv)["offered_after_ratings"] = True
         lang = _language(conv)
         outcome = self.offer(conv, "thumbs_down", lang)
         self.conversations.save_facts(conv)
