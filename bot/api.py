@@ -356,7 +356,7 @@ def add_routes(app: FastAPI, bot: SupportBot, settings: Settings, limiter: RateL
         last[:] = [(time.monotonic(), status, body)]
         return JSONResponse(body, status_code=status)
 
-    script = widget_script(sorted(policy.origins), policy.any_origin, settings.support_url,
+    script = widget_script(sorted(policy.origins), policy.any_origin, settings.suggested_questions,
                            max_chars=MAX_MESSAGE_CHARS)
 
     @app.get("/widget.js", tags=["widget"], response_class=Response)

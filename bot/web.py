@@ -281,6 +281,7 @@ def build_blocks(bot: SupportBot, settings: Settings, limiter: RateLimiter) -> A
                 c["chat"] = gr.Chatbot(
                     elem_id="chat", label="Conversation", show_label=False, render_markdown=False, line_breaks=False,
                     sanitize_html=True, feedback_options=("Like", "Dislike"), buttons=["copy"], autoscroll=True,
+                    group_consecutive_messages=False,
                     placeholder="Ask a question about Carat in English or 한국어, or pick a suggestion below.")
                 with gr.Group(elem_id="feedback-reason", visible=False) as c["reason_box"]:
                     c["reason"] = gr.Textbox(label="What was wrong with this answer? (optional)", lines=2, max_lines=4,

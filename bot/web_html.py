@@ -18,7 +18,9 @@ ALLOWED_TAGS = {"p", "br", "strong", "em", "code", "pre", "ul", "ol", "li", "a",
                 "table", "thead", "tbody", "tr", "th", "td", "details", "summary", "div", "span", "hr"}
 ALLOWED_ATTRIBUTES = {"a": {"href"}, "div": {"lang"}, "th": {"align"}, "td": {"align"}}
 
-TYPING_HTML = ('<div class="typing" role="status" aria-label="{label}"><span></span><span></span><span></span></div>')
+# Gradio's own sanitiser drops role and aria-* attributes: the words are in the indicator, hidden from sight.
+TYPING_HTML = ('<div class="typing"><span class="dot"></span><span class="dot"></span><span class="dot"></span>'
+               '<span class="said">{label}</span></div>')
 TEXT = {
     "en": {"sources": "Sources", "typing": "Carat support is typing", "profile": "Set your plan, billing and signup date",
            "source": "Source"},

@@ -17,7 +17,8 @@
   }
   var TYPING = document.documentElement.lang === "ko" ? "답변을 준비하고 있어요" : "Carat support is typing";
   function typingHtml() {
-    return '<div class="typing" role="status" aria-label="' + TYPING + '"><span></span><span></span><span></span></div>';
+    return '<div class="typing"><span class="dot"></span><span class="dot"></span><span class="dot"></span>'
+      + '<span class="said">' + TYPING + "</span></div>";
   }
 
   /* Plain text of sanitised answer HTML: paragraphs and list items on their own lines, links with their address. */
@@ -76,11 +77,12 @@
       var question = (text || "").trim();
       if (!question || busy) return [null, history, text];
       busy = true;
+      document.documentElement.dataset.answering = "1";
       var lang = /[\uac00-\ud7a3]/.test(question) ? "ko" : "en";
       var html = '<div lang="' + lang + '"><p>' + escapeHtml(question).replace(/\n/g, "<br>") + "</p></div>";
       return [question, (history || []).concat([message("user", html), message("assistant", typingHtml())]), ""];
     },
-    done: function () { busy = false; },
+    done: function () { busy = false; document.documentElement.dataset.answering = "0"; },
     /* A suggestion sends itself, the same way as a typed question. */
     ask: function (text) {
       var box = document.querySelector("#message textarea");
