@@ -8,8 +8,8 @@ from typing import Any
 
 from bot.answer.labels import localize_labels
 from bot.conversation import ConversationStore
-from bot.handoff import HandoffFlow, Outcome
 from bot.errors import InputError
+from bot.handoff import HandoffFlow, Outcome
 from bot.settings import Settings, get_settings
 from bot.types import Answer, Profile, StreamEvent
 
