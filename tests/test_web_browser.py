@@ -235,6 +235,16 @@ def test_a_thumbs_down_asks_why_and_stores_the_reason(app, open_page):
     assert not pg.locator("#feedback-reason").is_visible()
     turns = [t for t in stored_turns(app) if t["question"] == "How do I get the free video model in Agent 2.0?"]
     assert turns[-1]["rating"] == "down" and turns[-1]["comment"] == "It did not say where the button is"
+    # A second thumbs-down in the conversation: the reason is optional, and a person is offered.
+    second = ask_page(pg, "Why are my credits dropping?")
+    second.hover()
+    pg.get_by_role("button", name="Dislike").last.click()
+    pg.locator("#feedback-reason-skip").click()
+    pg.locator("#handoff-email input").wait_for(timeout=TIMEOUT)
+    assert pg.locator("#feedback-reason").count() == 0
+    offer = pg.locator("[data-testid=bot]").last
+    assert offer.inner_text().startswith("Sorry these answers didn't help.") and "Talk to a person?" in offer.inner_text()
+    shot(pg, "page-thumbs-down-offer-desktop")
 
 
 # --- a person --------------------------------------------------------------------------------
