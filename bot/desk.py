@@ -151,7 +151,7 @@ def email_message(ticket: Ticket, sender: str, recipient: str) -> EmailMessage:
         msg["Reply-To"] = ticket.email
     msg["Message-ID"] = make_msgid(domain="carat-support")
     msg[TICKET_HEADER] = ticket.ref
-    profile = ", ".join(f"{k}: {v}" for k, v in ticket.profile.items() if v not in (None, "")) or "not given"
+    profile = ", ".join(f"{k}: {v}" for k, v in ticket.profile.items() if v not in (None, "", False)) or "not given"
     lines = [f"Ticket {ticket.ref} ({ticket.created_at:%Y-%m-%d %H:%M} UTC)", f"Reason: {ticket.reason}",
              f"Customer e-mail: {ticket.email or 'not given'}", f"Language: {ticket.language}", f"Profile: {profile}",
              f"Conversation: {ticket.session_id}", "", "Transcript:"]
