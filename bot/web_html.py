@@ -22,10 +22,8 @@ ALLOWED_ATTRIBUTES = {"a": {"href"}, "div": {"lang"}, "th": {"align"}, "td": {"a
 TYPING_HTML = ('<div class="typing"><span class="dot"></span><span class="dot"></span><span class="dot"></span>'
                '<span class="said">{label}</span></div>')
 TEXT = {
-    "en": {"sources": "Sources", "typing": "Carat support is typing", "profile": "Set your plan, billing and signup date",
-           "source": "Source"},
-    "ko": {"sources": "출처", "typing": "답변을 준비하고 있어요", "profile": "플랜, 결제 주기, 가입일 입력하기",
-           "source": "출처"},
+    "en": {"sources": "Sources", "typing": "Carat support is typing", "profile": "Set your plan, billing and signup date"},
+    "ko": {"sources": "출처", "typing": "답변을 준비하고 있어요", "profile": "플랜, 결제 주기, 가입일 입력하기"},
 }
 
 

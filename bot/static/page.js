@@ -56,7 +56,12 @@
       n.setAttribute("aria-label", who + ": " + plainText(label.replace(/^[^<]*/, "")).slice(0, 500));
     });
   }
-  new MutationObserver(function () { fixLabels(); }).observe(document.documentElement,
+  var pending = false;
+  new MutationObserver(function () {
+    if (pending) return;  /* once per frame, however many tokens arrived */
+    pending = true;
+    requestAnimationFrame(function () { pending = false; fixLabels(); });
+  }).observe(document.documentElement,
     { subtree: true, childList: true, attributes: true, attributeFilter: ["aria-label"] });
 
   /* "Set your plan" in a clarifying answer: bring the subscription panel into view and focus it. */
