@@ -21,12 +21,14 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from bot.conversation import StorageUnavailable, check_session_id
 from bot.errors import BotError, InputError
 from bot.guard import MAX_BODY_BYTES, OriginGuard, OriginPolicy, RequestLimits, error_body, error_response
+from bot.handoff import UnknownConversation
 from bot.health import (SEARCH_UNAVAILABLE, Check, check_database, check_disk, check_index, check_rate_limits,
                         is_search_failure, summarise)
 from bot.limits import RateLimited, RateLimiter
-from bot.service import MAX_COMMENT_CHARS, MAX_MESSAGE_CHARS, SupportBot, check_message, check_text, make_bot
+from bot.service import (MAX_COMMENT_CHARS, MAX_EMAIL_CHARS, MAX_MESSAGE_CHARS, SupportBot, check_message, check_text,
+                         make_bot)
 from bot.settings import Settings, get_settings
-from bot.types import Answer, Profile, StreamEvent
+from bot.types import Answer, Handoff, Profile, StreamEvent
 from bot.widget import accepted_profile, widget_script
 
 log = logging.getLogger("bot.api")
@@ -93,6 +95,28 @@ class ChatRequest(BaseModel):
     profile: ProfileIn | None = Field(None, description="What the host site knows of the customer's subscription.")
     profile_sig: str | None = Field(None, max_length=128, description="Hex HMAC-SHA256 of the profile (required when WIDGET_SECRET is set).")
     profile_expires: int | None = Field(None, description="Unix time after which the profile signature is refused.")
+
+
+class HandoffRequest(BaseModel):
+    """A customer asking for a person from the form: the address to reply to, and consent to send it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    session_id: str = Field(pattern=SESSION_PATTERN, description="The conversation to pass on.")
+    email: str | None = Field(None, max_length=MAX_EMAIL_CHARS, description="Where Carat support should reply "
+                              "(required when a support desk is configured).")
+    consent: bool = Field(False, description="The customer agreed that the conversation, plan details and address are sent.")
+    profile: ProfileIn | None = Field(None, description="What the host site knows of the customer's subscription.")
+    profile_sig: str | None = Field(None, max_length=128, description="Hex HMAC-SHA256 of the profile (WIDGET_SECRET).")
+    profile_expires: int | None = Field(None, description="Unix time after which the profile signature is refused.")
+
+
+class HandoffResult(BaseModel):
+    """What became of a handoff (or of a rating that offers one): its state and the sentence to show."""
+
+    ok: bool = True
+    handoff: Handoff | None = None
+    message: str = Field("", description="Markdown to show the customer (empty when nothing changed).")
 
 
 class FeedbackRequest(BaseModel):
@@ -280,18 +304,32 @@ def add_routes(app: FastAPI, bot: SupportBot, settings: Settings, limiter: RateL
                                  headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no",
                                           "X-Profile": admitted.status})
 
-    @app.post("/api/feedback", tags=["chat"], max_body_size=MAX_BODY_BYTES)
-    async def feedback(request: Request, req: FeedbackRequest) -> dict[str, Any]:
-        """Store a thumbs up/down (and an optional comment) on one answer."""
+    @app.post("/api/feedback", tags=["chat"], max_body_size=MAX_BODY_BYTES, response_model=HandoffResult)
+    async def feedback(request: Request, req: FeedbackRequest) -> HandoffResult:
+        """Store a thumbs up/down (and an optional comment) on one answer; a second thumbs-down offers a person."""
         check_session_id(req.session_id)
         comment = check_text(req.comment, "the comment", MAX_COMMENT_CHARS) if req.comment is not None else None
         await anyio.to_thread.run_sync(limiter.hit_ip, _client_ip(request))
         try:
-            await workers.run(bot.feedback, req.session_id, req.turn_id, req.rating, comment)
+            offer = await workers.run(bot.feedback, req.session_id, req.turn_id, req.rating, comment)
         except InputError:
             # Every field was checked above: what is left is an unknown turn.
             raise ApiError(404, "not_found", "No such answer in this conversation.") from None
-        return {"ok": True}
+        return HandoffResult(handoff=offer.handoff, message=offer.text) if offer else HandoffResult()
+
+    @app.post("/api/handoff", tags=["chat"], max_body_size=MAX_BODY_BYTES, response_model=HandoffResult)
+    async def handoff(request: Request, req: HandoffRequest) -> HandoffResult:
+        """Pass the conversation to a person; `handoff.status` is `sent` only when the support desk has it."""
+        check_session_id(req.session_id)
+        raw = req.profile.model_dump() if req.profile else None
+        profile, _ = accepted_profile(raw, req.profile_sig, req.profile_expires, settings.widget_secret)
+        await anyio.to_thread.run_sync(limiter.hit_ip, _client_ip(request))
+        await anyio.to_thread.run_sync(limiter.hit_session, req.session_id)
+        try:
+            outcome = await workers.run(bot.handoff, req.session_id, req.email, req.consent, profile)
+        except UnknownConversation as exc:
+            raise ApiError(404, exc.code, exc.message) from None
+        return HandoffResult(handoff=outcome.handoff, message=outcome.text)
 
     last: list[tuple[float, int, dict[str, Any]]] = []
 
@@ -318,7 +356,7 @@ def add_routes(app: FastAPI, bot: SupportBot, settings: Settings, limiter: RateL
         last[:] = [(time.monotonic(), status, body)]
         return JSONResponse(body, status_code=status)
 
-    script = widget_script(sorted(policy.origins), policy.any_origin, settings.support_url,
+    script = widget_script(sorted(policy.origins), policy.any_origin, settings.suggested_questions,
                            max_chars=MAX_MESSAGE_CHARS)
 
     @app.get("/widget.js", tags=["widget"], response_class=Response)

@@ -14,6 +14,7 @@ from bot.errors import BotError
 COMMAND_MODULES = (
     "bot.commands",
     "bot.eligibility.cli",
+    "bot.handoff_cli",
 )
 
 

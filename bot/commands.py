@@ -81,8 +81,8 @@ def settings_table() -> str:
     """Return the markdown table of environment variables and defaults."""
     lines = ["| Variable | Default | Meaning |", "| --- | --- | --- |"]
     for name, f in Settings.model_fields.items():
-        default = f.default
-        shown = "(unset)" if default is None else str(default)
+        default = f.get_default(call_default_factory=True)
+        shown = "(unset)" if default is None else json.dumps(default, ensure_ascii=False) if isinstance(default, dict) else str(default)
         if hasattr(default, "relative_to"):
             from bot.settings import ROOT
 

@@ -196,6 +196,20 @@ class ConversationStore:
             turn.rating = rating
             turn.comment = mask_pii(comment)[:2000] if comment else None
 
+    def save_facts(self, conv: Conversation) -> None:
+        """Store a conversation's remembered facts without adding a turn (a handoff offer after a rating)."""
+        facts = json.loads(json.dumps(conv.facts, default=str))
+        now = _now()
+        with self._guard(), Session(self.engine) as db, db.begin():
+            _ensure_session(db, conv.id, now)
+            db.execute(update(SessionRow).where(SessionRow.id == conv.id).values(facts=facts, updated_at=now))
+
+    def count_ratings(self, session_id: str, rating: str) -> int:
+        """Return how many answers of a conversation carry this rating."""
+        with self._guard(), Session(self.engine) as db:
+            rows = db.scalars(select(TurnRow.id).where(TurnRow.session_id == session_id, TurnRow.rating == rating))
+            return len(rows.all())
+
     def iter_turns(self) -> Iterator[dict[str, Any]]:
         """Yield every stored turn, oldest first (for content-gap reports)."""
         with Session(self.engine) as db:

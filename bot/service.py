@@ -6,8 +6,10 @@ from collections.abc import Callable, Iterator
 from datetime import date
 from typing import Any
 
+from bot.answer.labels import localize_labels
 from bot.conversation import ConversationStore
 from bot.errors import InputError
+from bot.handoff import HandoffFlow, Outcome
 from bot.settings import Settings, get_settings
 from bot.types import Answer, Profile, StreamEvent
 
@@ -15,6 +17,7 @@ from bot.types import Answer, Profile, StreamEvent
 # retrieval accepts questions up to the same size.
 MAX_MESSAGE_CHARS = 2000
 MAX_COMMENT_CHARS = 2000
+MAX_EMAIL_CHARS = 254  # the longest address SMTP carries
 # Control characters (tab and newlines aside) and lone surrogates: no customer types them, and some
 # databases cannot store them, so they are refused the same way everywhere.
 FORBIDDEN_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
@@ -24,7 +27,7 @@ class SupportBot:
     """Answer customers: LLM mode when a model is configured, the offline answerer otherwise."""
 
     def __init__(self, settings: Settings, *, retriever: Any, engine: Any, conversations: ConversationStore,
-                 today: Callable[[], date] = date.today, llm: Any | None = None) -> None:
+                 today: Callable[[], date] = date.today, llm: Any | None = None, handoffs: HandoffFlow | None = None) -> None:
         from bot.answer.offline import OfflineAnswerer
 
         self.settings = settings
@@ -34,6 +37,7 @@ class SupportBot:
         self.today = today
         self.offline = OfflineAnswerer(retriever=retriever, engine=engine, today=today, settings=settings)
         self.llm = llm
+        self.handoffs = handoffs or make_handoffs(settings, conversations)
 
     @property
     def mode(self) -> str:
@@ -66,7 +70,11 @@ class SupportBot:
         answerer = self.llm if self.llm is not None else self.offline
         final: Answer | None = None
         noted = ""
-        for event in answerer.stream(message, conv, profile):
+        # A reply to "talk to a person?" (an e-mail address, a yes) is the handoff's, not a question.
+        reply = self.handoffs.reply(message, conv, profile)
+        events = (answerer.stream(message, conv, profile) if reply is None
+                  else iter([StreamEvent(type="token", text=reply.answer), StreamEvent(type="final", answer=reply)]))
+        for event in events:
             # Notes (e.g. which plan was used, and why) are known once the answerer has read the message.
             if not noted and conv.notes:
                 noted = "\n\n".join(dict.fromkeys(conv.notes)) + "\n\n"
@@ -76,15 +84,31 @@ class SupportBot:
             else:
                 yield event
         assert final is not None
-        final = final.model_copy(update={"session_id": conv.id, "answer": noted + final.answer})
+        if reply is None:
+            # An offer of a person, the e-mail question, or the ticket sent (or not): the rest of the answer.
+            finished = self.handoffs.after(message, conv, final, profile)
+            if finished.answer != final.answer:
+                yield StreamEvent(type="token", text=finished.answer[len(final.answer):])
+            final = finished
+        # A model may copy a page's two-language UI labels ("[Home(홈)]"): the customer reads their language's.
+        final = final.model_copy(update={"session_id": conv.id,
+                                         "answer": localize_labels(noted + final.answer, final.language)})
         final.turn_id = self.conversations.save_turn(conv, message, final)
         yield StreamEvent(type="final", answer=final)
 
-    def feedback(self, session_id: str, turn_id: str, rating: str, comment: str | None = None) -> None:
-        """Store a thumbs up/down on a turn."""
+    def feedback(self, session_id: str, turn_id: str, rating: str, comment: str | None = None) -> Outcome | None:
+        """Store a thumbs up/down on a turn; on the conversation's second thumbs-down, return an offer of a person."""
         if comment is not None:
             comment = check_text(comment, "the comment", MAX_COMMENT_CHARS)
         self.conversations.record_feedback(session_id, turn_id, rating, comment)
+        return self.handoffs.thumbs_down(session_id) if rating == "down" else None
+
+    def handoff(self, session_id: str, email: str | None, consent: bool, profile: Profile | None = None) -> Outcome:
+        """Pass a conversation to a person from the page's or the widget's form (address and consent given there)."""
+        if email is not None:
+            email = check_text(email, "the e-mail address", MAX_EMAIL_CHARS) or None
+        self.check_profile(profile)
+        return self.handoffs.request(session_id, email, consent, profile)
 
     def check_profile(self, profile: Profile | None) -> None:
         """Refuse a profile naming a plan or billing cycle the rules do not know (InputError)."""
@@ -126,6 +150,14 @@ def check_text(value: Any, what: str, limit: int) -> str:
         kind = "an unpaired surrogate" if "\ud800" <= bad.group() <= "\udfff" else "a control character"
         raise InputError(f"{what} contains {kind} (U+{ord(bad.group()):04X}), which is not allowed")
     return value
+
+
+def make_handoffs(settings: Settings, conversations: ConversationStore) -> HandoffFlow:
+    """Build the handoff flow: tickets in the conversations' database, sent by the configured desk."""
+    from bot.desk import Desk
+    from bot.tickets import TicketStore
+
+    return HandoffFlow(settings, conversations, TicketStore(conversations.engine), Desk(settings))
 
 
 def make_bot(settings: Settings | None = None, *, today: Callable[[], date] = date.today,

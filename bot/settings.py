@@ -2,12 +2,16 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, StringConstraints, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ROOT = Path(__file__).resolve().parent.parent
+SUGGESTED_QUESTIONS = {
+    "en": ["Is Seedream 4.0 unlimited for me?", "Why are my credits dropping?", "How do I get the free video model in Agent 2.0?"],
+    "ko": ["시드림 4.0 무제한인가요?", "크레딧이 왜 계속 줄어드나요?", "에이전트 2.0에서 무료 비디오 모델은 어떻게 쓰나요?"],
+}
 
 
 class Settings(BaseSettings):
@@ -67,7 +71,38 @@ class Settings(BaseSettings):
     min_free_disk_mb: int = Field(100, ge=0, description="/healthz reports unavailable when the disk holding DATA_DIR has less free space than this, in MB.")
     widget_secret: SecretStr | None = Field(None, description="HMAC-SHA256 key for signed widget profiles; when set, a profile without a valid signature is ignored.")
     chat_concurrency: int = Field(8, ge=1, le=256, description="Chat answers computed at the same time by the page and the API (offline answers: at most one per CPU core, at least 2).")
-    support_url: str | None = Field(None, description="Where 'talk to a person' points (contact form, mailto: or chat link); unset shows the conversation reference to quote.")
+    support_url: str | None = Field(None, description="Where customers contact support themselves (contact form, mailto: or chat link) when a handoff could not be delivered; unset uses DOCS_BASE_URL.")
+    handoff_webhook_url: str | None = Field(None, description="Support desk webhook that receives handoff tickets as a signed JSON POST; unset sends none.")
+    handoff_webhook_secret: SecretStr | None = Field(None, description="HMAC-SHA256 key signing each webhook body (header X-Carat-Signature); required with HANDOFF_WEBHOOK_URL.")
+    handoff_retries: int = Field(3, ge=0, le=8, description="Retries of a failed handoff delivery (webhook or e-mail), waiting HANDOFF_BACKOFF seconds, then twice as long each time.")
+    handoff_backoff: float = Field(0.5, ge=0, le=30, description="Seconds before the first retry of a failed handoff delivery.")
+    handoff_timeout: float = Field(5.0, gt=0, le=60, description="Seconds one handoff delivery attempt may take.")
+    suggested_questions: dict[Literal["en", "ko"], list[Annotated[str, StringConstraints(min_length=1, max_length=200)]]] = Field(
+        default_factory=lambda: dict(SUGGESTED_QUESTIONS),
+        description="Questions the page and the widget suggest, per language, as JSON: {\"en\": [...], \"ko\": [...]} (at most 4 each).")
+    smtp_host: str | None = Field(None, description="SMTP server that e-mails handoff tickets to SMTP_TO; unset sends no e-mail.")
+    smtp_port: int = Field(587, ge=1, le=65535, description="SMTP server port.")
+    smtp_security: Literal["starttls", "ssl", "none"] = Field("starttls", description="SMTP connection security: 'starttls', 'ssl' (implicit TLS, usually port 465) or 'none'.")
+    smtp_username: str | None = Field(None, description="SMTP login name (unset: no login).")
+    smtp_password: SecretStr | None = Field(None, description="SMTP password.")
+    smtp_from: str = Field("Carat support bot <support-bot@localhost>", description="Sender address of handoff e-mails.")
+    smtp_to: str | None = Field(None, description="Support desk address that handoff tickets are e-mailed to.")
+
+    @model_validator(mode="after")
+    def _desk_complete(self) -> Settings:
+        """Refuse a webhook without a signing key and an SMTP server without a recipient."""
+        if self.handoff_webhook_url and not self.handoff_webhook_secret:
+            raise ValueError("HANDOFF_WEBHOOK_SECRET must be set when HANDOFF_WEBHOOK_URL is: the desk needs it to check each ticket")
+        if self.handoff_webhook_url and not self.handoff_webhook_url.startswith(("https://", "http://")):
+            raise ValueError("HANDOFF_WEBHOOK_URL must be an http(s) URL")
+        if self.support_url and (not self.support_url.startswith(("https://", "http://", "mailto:"))
+                                 or any(c.isspace() or c in "()<>" for c in self.support_url)):
+            raise ValueError("SUPPORT_URL must be an https://, http:// or mailto: link without spaces or brackets")
+        if any(len(questions) > 4 for questions in self.suggested_questions.values()):
+            raise ValueError("SUGGESTED_QUESTIONS holds at most 4 questions per language")
+        if self.smtp_host and not self.smtp_to:
+            raise ValueError("SMTP_TO (the support desk's address) must be set when SMTP_HOST is")
+        return self
 
     @property
     def pages_path(self) -> Path:
@@ -96,6 +131,16 @@ class Settings(BaseSettings):
             return self.database_url
         self.data_dir.mkdir(parents=True, exist_ok=True)
         return f"sqlite:///{self.data_dir / 'bot.db'}"
+
+    @property
+    def contact_url(self) -> str:
+        """Return where customers contact support themselves (SUPPORT_URL, else the help center)."""
+        return self.support_url or self.docs_base_url
+
+    @property
+    def desk_configured(self) -> bool:
+        """Return True when handoff tickets are delivered somewhere (a webhook or e-mail)."""
+        return bool(self.handoff_webhook_url or (self.smtp_host and self.smtp_to))
 
     @property
     def llm_enabled(self) -> bool:

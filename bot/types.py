@@ -66,6 +66,19 @@ class Retrieved(BaseModel):
     dense: float
 
 
+class Handoff(BaseModel):
+    """Where handing the conversation to a person stands, for clients to show."""
+
+    status: Literal["offered", "email_needed", "sent", "not_sent"] = Field(
+        description="offered: a person is offered; email_needed: the customer asked, the reply address is needed; "
+                    "sent: the support desk has the ticket; not_sent: the customer must contact support (contact_url).")
+    reason: str = Field("", description="human, money, frustration, not_covered, failed_answers or thumbs_down.")
+    ref: str = Field("", description="Ticket reference the customer can quote.")
+    email: str = Field("", description="Where the reply will come (status sent).")
+    contact_url: str = Field("", description="Where to contact support directly.")
+    desk: bool = Field(False, description="True when the bot can send the conversation itself (a form is worth showing).")
+
+
 class Answer(BaseModel):
     """Everything one turn produced."""
 
@@ -80,6 +93,7 @@ class Answer(BaseModel):
     language: Language = "en"
     retrieved: list[Retrieved] = []
     corrected: bool = Field(False, description="True when the grounding check replaced the model's text.")
+    handoff: Handoff | None = Field(None, description="Set when the answer offers or arranges a person.")
 
 
 class StreamEvent(BaseModel):

@@ -137,7 +137,8 @@ def load_knowledge(settings: Settings) -> Knowledge:
             k.urls[section.url.rstrip("/")] = section.id
     fixed = template_text(TEMPLATES_DIR)
     k.fixed_text = find_dates(fixed)[1]  # a date is a fact: it must come from the pages or the rules
-    raw = [*k.texts.values(), *k.urls, fixed]
+    # The support contact link is a setting: handoffs that could not be sent point customers there.
+    raw = [*k.texts.values(), *k.urls, fixed, settings.contact_url]
     if settings.rules_file.is_file():
         raw.append(settings.rules_file.read_text(encoding="utf-8"))
     k.known_links = link_keys("\n".join(raw))

@@ -292,7 +292,7 @@ def test_feedback_is_stored_and_unknown_turns_are_404(client, bot):
     answer = client.post("/api/chat", json={"message": SEEDREAM}).json()
     ok = client.post("/api/feedback", json={"session_id": answer["session_id"], "turn_id": answer["turn_id"],
                                             "rating": "down", "comment": "write to me: ann@example.com"})
-    assert ok.status_code == 200 and ok.json() == {"ok": True}
+    assert ok.status_code == 200 and ok.json() == {"ok": True, "handoff": None, "message": ""}
     stored = [t for t in bot.conversations.iter_turns() if t["id"] == answer["turn_id"]][0]
     assert stored["rating"] == "down" and "ann@example.com" not in stored["comment"] and "[email]" in stored["comment"]
     missing = client.post("/api/feedback", json={"session_id": answer["session_id"], "turn_id": "nosuchturn",
@@ -396,16 +396,13 @@ def _every_response(c: TestClient) -> list[Any]:
 # --- the page's HTML sanitiser ----------------------------------------------------------------
 
 def test_page_renders_messages_as_text_and_safe_markdown():
-    from bot.types import Answer, Source
-    from bot.web import safe_html, sources_html
+    from bot.web_html import safe_html, sources_html
 
     out = safe_html('<img src=x onerror=alert(1)> <script>alert(2)</script> **ok** [a](javascript:alert(3))')
     assert "<img" not in out and "<script" not in out and 'href="javascript' not in out
     assert "&lt;img src=x onerror=alert(1)&gt;" in out and "<strong>ok</strong>" in out
     assert safe_html("크레딧이 왜 줄어드나요?").startswith('<div lang="ko">')
-    answer = Answer(answer="x", route="answer", sources=[
-        Source(title="<b>T</b>", section="S", url="https://carat.im/docs/x"),
-        Source(title="bad", section="", url="javascript:alert(1)")])
-    html = sources_html(answer)
+    html = sources_html([{"title": "<b>T</b>", "section": "S", "url": "https://carat.im/docs/x"},
+                         {"title": "bad", "section": "", "url": "javascript:alert(1)"}], "en")
     assert html.startswith("<details>") and "&lt;b&gt;T&lt;/b&gt;" in html and "javascript:" not in html
     assert 'href="https://carat.im/docs/x"' in html and 'rel="noopener noreferrer nofollow"' in html

@@ -108,9 +108,9 @@ def test_the_page_and_its_assets_still_load(client):
 
 
 def _page_fns(client: TestClient) -> dict[str, int]:
-    """Return the page's server-side events: trigger name -> fn_index, from the page's own config."""
+    """Return the page's server-side events: handler name -> fn_index, from the page's own config."""
     deps = client.get("/config").json()["dependencies"]
-    return {t[1]: d["id"] for d in deps if d.get("backend_fn") for t in d["targets"]}
+    return {d["api_name"]: d["id"] for d in deps if d.get("backend_fn")}
 
 
 def _join(client: TestClient, body: Any) -> Any:
@@ -119,18 +119,18 @@ def _join(client: TestClient, body: Any) -> Any:
 
 def test_gradio_queue_refuses_what_the_page_would_not_send(client, caplog):
     fns = _page_fns(client)
-    send, like = fns["submit"], fns["like"]
-    ok_data = ["Why are my credits dropping?", [], None, "Not set", "Not set", ""]
+    send, like = fns["respond"], fns["on_like"]
+    ok_data = ["Why are my credits dropping?", None, "Not set", "Not set", ""]
     caplog.set_level(logging.INFO)
     bad = [
         {"data": [], "fn_index": 999, "session_hash": "abcdef12"},
         {"data": [], "session_hash": "abcdef12"},
         {"data": ok_data, "fn_index": str(send), "session_hash": "abcdef12"},
         {"data": ok_data[:1], "fn_index": send, "session_hash": "abcdef12"},
-        {"data": ["hi", "not a list", None, "Not set", "Not set", ""], "fn_index": send, "session_hash": "abcdef12"},
-        {"data": ["hi", [], None, "Gold", "Not set", ""], "fn_index": send, "session_hash": "abcdef12"},
-        {"data": ["hi", [], None, "Not set", "Not set", "x" * 11], "fn_index": send, "session_hash": "abcdef12"},
-        {"data": ["x" * (MAX_MESSAGE_CHARS + 1), [], None, "Not set", "Not set", ""], "fn_index": send,
+        {"data": [["not text"], None, "Not set", "Not set", ""], "fn_index": send, "session_hash": "abcdef12"},
+        {"data": ["hi", None, "Gold", "Not set", ""], "fn_index": send, "session_hash": "abcdef12"},
+        {"data": ["hi", None, "Not set", "Not set", "x" * 11], "fn_index": send, "session_hash": "abcdef12"},
+        {"data": ["x" * (MAX_MESSAGE_CHARS + 1), None, "Not set", "Not set", ""], "fn_index": send,
          "session_hash": "abcdef12"},
         {"data": ok_data, "fn_index": send, "session_hash": "../../etc"},
         {"data": ok_data, "fn_index": send},
@@ -140,7 +140,7 @@ def test_gradio_queue_refuses_what_the_page_would_not_send(client, caplog):
     ]
     for body in bad:
         assert_error(_join(client, body), 400, "bad_request")
-    surrogate = '{"data": ["\\ud800", [], null, "Not set", "Not set", ""], "fn_index": %d, "session_hash": "abcdef12"}'
+    surrogate = '{"data": ["\\ud800", null, "Not set", "Not set", ""], "fn_index": %d, "session_hash": "abcdef12"}'
     assert_error(_join(client, surrogate % send), 400, "bad_request")
     assert_error(_join(client, "{not json"), 400, "bad_request")
     assert_error(client.get("/gradio_api/queue/data", params={"session_hash": "neverjoined1"}), 400)
@@ -151,8 +151,8 @@ def test_gradio_queue_refuses_what_the_page_would_not_send(client, caplog):
 
 
 def test_a_message_sent_through_the_page_queue_is_answered(client):
-    send = _page_fns(client)["submit"]
-    joined = _join(client, {"data": ["Why are my credits dropping?", [], None, "Not set", "Not set", ""],
+    send = _page_fns(client)["respond"]
+    joined = _join(client, {"data": ["Why are my credits dropping?", None, "Not set", "Not set", ""],
                             "fn_index": send, "session_hash": "pagetest1", "trigger_id": 1})
     assert joined.status_code == 200 and joined.json()["event_id"]
     with client.stream("GET", "/gradio_api/queue/data", params={"session_hash": "pagetest1"}) as resp:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import re
 from datetime import date
 
+from bot.answer.labels import localize_labels
 from bot.templates import Templates
 from bot.eligibility import TOOL_NAME, Engine, Verdict
 from bot.retrieval import Hit
@@ -88,21 +89,46 @@ def retrieved(hits: list[Hit]) -> list[Retrieved]:
                       score=round(h.score, 6), dense=round(h.dense, 4)) for h in hits]
 
 
-def passage(h: Hit) -> str:
-    """Return a retrieved chunk as readable text: a table row as a sentence, an FAQ as its answer."""
+TRAILING_NOTE = re.compile(r"\s*\([^()]*\)\s*$")
+
+
+def passage(h: Hit, lang: Language | None = None) -> str:
+    """Return a retrieved chunk as readable text: a table row as a sentence, an FAQ as its answer, labels in `lang`."""
     text = h.text.strip()
+    lang = lang or h.lang  # type: ignore[assignment]
     if h.kind == "table_row":
         pairs = [line.split(": ", 1) for line in text.split("\n") if ": " in line]
         if len(pairs) >= 2:
             head = pairs[0][1]
-            rest = "; ".join(f"{k.lower()}: {v}" for k, v in pairs[1:])
-            where = h.section.split(" › ")[0] if h.section else ""
-            return f"{head}: {rest} ({where})" if where else f"{head}: {rest}"
+            # A column heading the cell repeats ("Using unlimited generation: You can use unlimited generation") is dropped.
+            rest = "; ".join(v if _shares_words(k, v) else f"{k.lower()}: {v}" for k, v in pairs[1:])
+            # The table's heading says which list the row is in ("Items NOT covered ..."); a heading that only
+            # repeats the row's own words ("... low on credits" after "If you're low on credits") is left out.
+            where = TRAILING_NOTE.sub("", h.section.split(" › ")[0]) if h.section else ""
+            row = f"{head}: {rest}"
+            if where and not _shares_words(where, row):
+                row = f"{row} ({where})"
+            return localize_labels(row, lang)  # type: ignore[arg-type]
     if h.kind in ("faq", "text") and text.startswith("**Q:"):
         text = text.split("\n", 1)[-1].strip()
     if text.startswith("Related article: "):
         text = text[len("Related article: "):]
-    return _trim(text)
+    return localize_labels(_trim(text), lang)  # type: ignore[arg-type]
+
+
+def _shares_words(a: str, b: str) -> bool:
+    """Return True when two texts share a content word (three letters or more; a Korean word by its first two)."""
+    def stems(text: str) -> set[str]:
+        words = re.findall(r"[\w']+", text.lower())
+        return {w[:2] if HANGUL.search(w) else w.rstrip("s") for w in words
+                if len(w) >= 3 and w not in _COMMON and not w.replace(".", "").isdigit()}
+
+    return bool(stems(a) & stems(b))
+
+
+# Words every heading and row share; they do not make a heading repeat a row.
+_COMMON = frozenset("the and for with not are you your credits credit 크레딧 크레딧이 크레딧을 무제한 unlimited benefit "
+                    "models model 모델".split())
 
 
 def _trim(text: str) -> str:
@@ -119,7 +145,7 @@ def compose_docs(hits: list[Hit], lang: Language, tpl: Templates) -> tuple[str, 
     sources: list[Source] = []
     # A related-article card is a pointer, not an answer: it never leads.
     for h in sorted(hits, key=lambda h: h.kind == "card"):
-        text = passage(h)
+        text = passage(h, lang)
         if any(text == p.split(" [", 1)[0] for p in parts):
             continue
         sources.append(hit_source(h))

@@ -11,7 +11,7 @@ import yaml
 
 from bot.errors import SourceError
 
-LIST_CUES = ("handoff", "money", "frustration", "injection", "profile_table", "follow_up", "until_when", "future_day",
+LIST_CUES = ("handoff", "handoff_accept", "money", "frustration", "injection", "profile_table", "follow_up", "until_when", "future_day",
              "amount", "domain", "eligibility_words")
 ONE_CUES = ("plan_context_after", "plan_context_before", "not_a_plan_after", "negation_before", "negation_after", "correction")
 

@@ -17,7 +17,7 @@ from bot.retrieval import Hit, Retriever
 from bot.settings import Settings, get_settings
 from bot.templates import Templates, load_templates
 from bot.tools import make_eligibility_tool
-from bot.types import Answer, Profile, Source, StreamEvent, ToolCall
+from bot.types import Answer, Handoff, Profile, Source, StreamEvent, ToolCall
 
 ROUTES = {Action.DOCS: "answer", Action.VERDICT: "eligibility", Action.TABLE: "eligibility", Action.CLARIFY: "clarify",
           Action.NOT_COVERED: "handoff", Action.HANDOFF: "handoff", Action.OFF_TOPIC: "refuse", Action.REFUSE: "refuse",
@@ -94,8 +94,10 @@ class OfflineAnswerer:
         if route != "clarify":
             turn.state.pending = None
         remember(turn)
+        # Why a person is offered; the service turns the offer into a ticket when the customer wants one.
+        handoff = Handoff(status="offered", reason=decision.reason or "not_covered") if route == "handoff" else None
         return Answer(answer=text, route=route, sources=sources, tool_calls=turn.tool_calls, mode=mode,  # type: ignore[arg-type]
-                      session_id=turn.conv.id, language=turn.lang, retrieved=retrieved(hits))
+                      session_id=turn.conv.id, language=turn.lang, retrieved=retrieved(hits), handoff=handoff)
 
     # --- eligibility ----------------------------------------------------------------------
     def check(self, turn: Turn, model: str, variant: str | None) -> Verdict:
@@ -170,7 +172,9 @@ class OfflineAnswerer:
                     if variants and not v.variant:
                         w = self.engine.wording(turn.lang)
                         names = ", ".join(w.variant(v.model.id, vid) for vid in variants)
-                        parts.append(tpl.render("need.variant", model=w.model(v.model.id), variants=names))
+                        # One model asked about: the question names it already.
+                        key = "need.variant_one" if len(asking) == 1 else "need.variant"
+                        parts.append(tpl.render(key, model=w.model(v.model.id), variants=names))
             elif need == "signup_date" and span and span.alternatives:
                 readings = [span.start, *span.alternatives]
                 parts.append(tpl.render("need.which_date", text=span.text, dates=" / ".join(d.isoformat() for d in readings)))

@@ -79,7 +79,7 @@ class Renderer:
         parts: list[str] = []
         sources: list[Source] = []
         for r in passages:
-            text = lead_sentence(passage(r.hit), terms) if r.hit.kind in ("text", "faq") else passage(r.hit)
+            text = lead_sentence(passage(r.hit, lang), terms) if r.hit.kind in ("text", "faq") else passage(r.hit, lang)
             if any(text in p or p.split(" [", 1)[0] in text for p in parts):
                 continue
             sources.append(hit_source(r.hit))
