@@ -340,9 +340,11 @@ def add_routes(app: FastAPI, bot: SupportBot, settings: Settings, limiter: RateL
 
     @app.get("/healthz", tags=["ops"])
     async def healthz() -> JSONResponse:
-        """Report whether the help-center index is present and which answer mode is on."""
-        index = await anyio.to_thread.run_sync(_index_present, bot)
-        body = {"status": "ok" if index else "degraded", "index": index, "mode": bot.mode}
+        """Report whether search can answer, the index generation it serves, and which answer mode is on."""
+        index, generation, problem = await anyio.to_thread.run_sync(_index_health, bot)
+        body = {"status": "ok" if index else "degraded", "index": index, "generation": generation, "mode": bot.mode}
+        if problem:
+            body["problem"] = problem
         return JSONResponse(body, status_code=200 if index else 503)
 
     script = widget_script(sorted(policy.origins), policy.any_origin, settings.support_url)
@@ -354,14 +356,14 @@ def add_routes(app: FastAPI, bot: SupportBot, settings: Settings, limiter: RateL
                         headers={"Cache-Control": "public, max-age=300", "X-Content-Type-Options": "nosniff"})
 
 
-def _index_present(bot: SupportBot) -> bool:
-    """Return True when the retriever's store has a built index."""
-    store = getattr(bot.retriever, "store", None)
+def _index_health(bot: SupportBot) -> tuple[bool, int | None, str]:
+    """Return whether search can answer now, the generation it answers from, and why not."""
     try:
-        return store is not None and store.manifest() is not None
+        health = bot.retriever.health()
     except Exception:
         log.exception("index check failed")
-        return False
+        return False, None, "the index check failed"
+    return health.ok, health.generation, health.problem
 
 
 def create_app(settings: Settings | None = None, bot: SupportBot | None = None, *, web: bool = True) -> FastAPI:

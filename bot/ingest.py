@@ -3,10 +3,14 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from bot.mdx import Block, Page, Section, load_pages, strip_markdown
+from bot import mdx, mdx_tree, tokens
+from bot.errors import SourceError
+from bot.manifest import PageEntry
+from bot.mdx import PAGE_SUFFIXES, Block, Page, Section, load_pages, parse_page, strip_markdown
 from bot.tokens import count_tokens, encoding
 
 
@@ -46,6 +50,58 @@ def chunk_pages(pages: list[Page], max_tokens: int) -> list[Chunk]:
 def load_chunks(pages_dir: Path, base_url: str, max_tokens: int) -> list[Chunk]:
     """Parse the pages folder and chunk it."""
     return chunk_pages(load_pages(pages_dir, base_url), max_tokens)
+
+
+def page_files(pages_dir: Path) -> dict[str, Path]:
+    """Return the page files under pages_dir by page id; refuse a missing or empty folder."""
+    if not pages_dir.is_dir():
+        raise SourceError("help-center folder does not exist", file=str(pages_dir))
+    files: dict[str, Path] = {}
+    for path in sorted(p for p in pages_dir.rglob("*") if p.suffix in PAGE_SUFFIXES and p.is_file()):
+        page_id = path.relative_to(pages_dir).with_suffix("").as_posix()
+        if page_id in files:
+            raise SourceError(f"two files for one page ({files[page_id].name} and {path.name})", file=str(path))
+        files[page_id] = path
+    if not files:
+        raise SourceError("no help-center pages (.mdx or .md) found", file=str(pages_dir))
+    return files
+
+
+def recipe(base_url: str, max_tokens: int) -> str:
+    """Return a key of everything that shapes chunks: parser code, base URL, chunk size."""
+    digest = hashlib.sha256()
+    for module in (mdx, mdx_tree, tokens):
+        digest.update(Path(module.__file__ or "").read_bytes())
+    digest.update(Path(__file__).read_bytes())
+    return f"{digest.hexdigest()[:16]}|{base_url.rstrip('/')}|{max_tokens}"
+
+
+def file_sha(path: Path) -> str:
+    """Return the SHA-256 of a file's bytes."""
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def chunk_changed(pages_dir: Path, base_url: str, max_tokens: int, known: Mapping[str, PageEntry],
+                  fetched: Mapping[str, tuple[str, str]]) -> tuple[dict[str, PageEntry], list[Chunk]]:
+    """Return every page's entry and the chunks of pages whose file changed; unchanged files are not parsed.
+
+    fetched maps a page id to (sha, time) of the copy a sync wrote; the time counts only for that copy.
+    """
+    pages: dict[str, PageEntry] = {}
+    chunks: list[Chunk] = []
+    for page_id, path in page_files(pages_dir).items():
+        sha = file_sha(path)
+        old = known.get(page_id)
+        if old is not None and old.sha == sha:
+            ids = old.ids
+        else:
+            page = parse_page(path, root=pages_dir, base_url=base_url)
+            new = [c for s in page.sections for c in chunk_section(page, s, max_tokens)]
+            chunks += new
+            ids = tuple(c.id for c in new)
+        synced_sha, fetched_at = fetched.get(page_id, ("", ""))
+        pages[page_id] = PageEntry(sha, ids, fetched_at if synced_sha == sha else "")
+    return pages, chunks
 
 
 def chunk_section(page: Page, section: Section, max_tokens: int) -> list[Chunk]:

@@ -1,22 +1,28 @@
 """Hybrid retrieval: dense (Chroma) plus lexical (BM25), fused by reciprocal rank, one hit per section."""
 from __future__ import annotations
 
+import logging
 import re
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any
-
 from pathlib import Path
+from typing import Any
 
 import bm25s
 import numpy as np
 import yaml
+from chromadb.api.models.Collection import Collection
 from rapidfuzz import fuzz, process
 
 from bot.errors import InputError, SourceError
+from bot.manifest import Manifest
 from bot.mdx import strip_markdown
-from bot.store import IndexMissing, Manifest, Store
+from bot.segments import IndexMissing, SearchUnavailable, Store
+
+__all__ = ["Glossary", "Health", "Hit", "IndexMissing", "Retriever", "SearchUnavailable", "Snapshot", "tokenize"]
+
+log = logging.getLogger("bot.retrieval")
 
 RRF_K = 60
 CANDIDATES = 20
@@ -46,6 +52,7 @@ class Hit:
     score: float
     dense: float
     lexical: float
+    fetched_at: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         """Return the JSON shape printed by `search --json`."""
@@ -60,6 +67,7 @@ class Hit:
             "lexical_score": round(self.lexical, 4),
             "kind": self.kind,
             "chunk_id": self.chunk_id,
+            "fetched_at": self.fetched_at or None,
         }
 
 
@@ -103,18 +111,24 @@ class Glossary:
         return " ".join(found)
 
 
-class _Snapshot:
-    """One generation of the index held in memory: chunk rows and the lexical index over them."""
+class Snapshot:
+    """One generation held in memory: live rows, the lexical index over them, the segments to query."""
 
-    def __init__(self, manifest: Manifest, rows: list[dict[str, Any]]) -> None:
+    def __init__(self, manifest: Manifest, rows: dict[str, dict[str, Any]], terms: dict[str, list[str]],
+                 segments: list[tuple[Collection, int]]) -> None:
         self.manifest = manifest
-        self.rows = rows
-        self.ids = [r["id"] for r in rows]
-        corpus = [tokenize(f"{r.get('page_title', '')} {r.get('section', '')} {r.get('text', '')}") for r in rows]
+        self.generation = manifest.generation
+        self.ids = list(manifest.ids)
+        fetched = {pid: p.fetched_at for pid, p in manifest.pages.items()}
+        self.by_id = {cid: {**rows[cid], "fetched_at": fetched.get(rows[cid].get("page_id", ""), "")}
+                      for cid in self.ids}
+        corpus = [terms[cid] for cid in self.ids]
         self.vocab = sorted({t for doc in corpus for t in doc})
         self.vocab_set = set(self.vocab)
         self.bm25 = bm25s.BM25()
         self.bm25.index(corpus, show_progress=False)
+        # Each segment with how many results to ask for: enough to cover its chunks no longer live.
+        self.segments = segments
 
     def expand(self, terms: list[str]) -> list[str]:
         """Map unknown query words to close index words, so typos still match ("seedrem")."""
@@ -128,55 +142,182 @@ class _Snapshot:
         return out
 
 
-class Retriever:
-    """Search the live index; reload it when a new generation is published."""
+@dataclass(frozen=True)
+class Health:
+    """Whether search can answer now, and from which generation."""
 
-    def __init__(self, store: Store, glossary: Glossary | None = None) -> None:
+    ok: bool
+    generation: int | None
+    problem: str = ""
+    latest: int | None = None
+
+
+class Retriever:
+    """Search the live index; a new generation is loaded in the background and swapped in whole."""
+
+    def __init__(self, store: Store, glossary: Glossary | None = None, *,
+                 check_every: float = MANIFEST_CHECK_SECONDS) -> None:
         self.store = store
         self.glossary = glossary or Glossary()
-        self._snapshot: _Snapshot | None = None
+        self.check_every = check_every
+        self._snapshot: Snapshot | None = None
         self._checked = 0.0
-        self._lock = threading.Lock()
+        self._load_lock = threading.Lock()
+        self._loader: threading.Thread | None = None
+        self._rows: dict[str, dict[str, dict[str, Any]]] = {}
+        self._terms: dict[str, list[str]] = {}
 
-    def snapshot(self) -> _Snapshot:
-        """Return the live generation, checking the manifest at most every half second."""
-        now = time.monotonic()
-        snap = self._snapshot
-        if snap is not None and now - self._checked < MANIFEST_CHECK_SECONDS:
-            return snap
-        with self._lock:
-            manifest = self.store.manifest()
-            self._checked = now
-            if manifest is None or not manifest.ids:
+    # --- generations ----------------------------------------------------------------------
+    def load(self) -> Snapshot:
+        """Load the live generation now (blocking) unless it is already loaded; raise when there is none."""
+        with self._load_lock:
+            try:
+                manifest = self.store.manifest()
+            except Exception as err:  # noqa: BLE001 - any store failure means no search
+                log.warning("the index manifest cannot be read: %s", err)
+                raise SearchUnavailable(f"the help-center index cannot be read ({type(err).__name__})") from err
+            if manifest is None or not manifest.pages:
                 raise IndexMissing("the help-center index is empty: run `python -m bot index` first")
-            if self._snapshot is None or self._snapshot.manifest.generation != manifest.generation:
-                self._snapshot = _Snapshot(manifest, self.store.load(manifest.ids))
-            return self._snapshot
+            snap = self._snapshot
+            if snap is None or snap.generation != manifest.generation:
+                try:
+                    snap = self._build(manifest)
+                    self._warm(snap)
+                except Exception as err:  # noqa: BLE001
+                    log.warning("generation %s cannot be loaded: %s", manifest.generation, err)
+                    raise SearchUnavailable(f"generation {manifest.generation} cannot be loaded "
+                                            f"({type(err).__name__})") from err
+                self._snapshot = snap
+                self._checked = time.monotonic()
+            return snap
+
+    def _build(self, manifest: Manifest) -> Snapshot:
+        """Read what the new generation adds (segments are immutable: known ones are reused) and index it."""
+        names = {s.name for s in manifest.segments}
+        for name in [n for n in self._rows if n not in names]:
+            del self._rows[name]
+        rows: dict[str, dict[str, Any]] = {}
+        for seg in manifest.segments:
+            if seg.name not in self._rows:
+                self._rows[seg.name] = self.store.rows(seg)
+            rows.update(self._rows[seg.name])
+        live = manifest.ids
+        terms = {cid: self._terms.get(cid) or _row_terms(rows[cid]) for cid in live}
+        self._terms = terms
+        live_set = set(live)
+        segments = [(self.store.collection(s.name), min(len(s.ids), CANDIDATES + sum(c not in live_set for c in s.ids)))
+                    for s in manifest.segments]
+        return Snapshot(manifest, rows, terms, segments)
+
+    def _warm(self, snap: Snapshot) -> None:
+        """Touch every segment once, so the first customer on this generation waits for nothing."""
+        vectors = self._embed(["credits"])
+        for col, n in snap.segments:
+            col.query(query_embeddings=vectors, n_results=min(n, 1), include=[])
+
+    def current(self) -> Snapshot:
+        """Return the generation to answer from; notice a newer one without making this request wait."""
+        snap = self._snapshot
+        if snap is None:
+            return self.load()
+        now = time.monotonic()
+        if now - self._checked >= self.check_every:
+            self._checked = now
+            try:
+                head = self.store.head()
+            except Exception:  # noqa: BLE001 - the query itself will tell whether search still works
+                log.warning("could not check the index generation", exc_info=True)
+                return snap
+            if head is not None and head.get("generation") != snap.generation:
+                self._load_in_background()
+        return snap
+
+    def _load_in_background(self) -> None:
+        """Start loading the live generation in a thread, unless one is loading already."""
+        loader = self._loader
+        if loader is not None and loader.is_alive():
+            return
+        self._loader = threading.Thread(target=self._background_load, name="index-refresh", daemon=True)
+        self._loader.start()
+
+    def _background_load(self) -> None:
+        try:
+            self.load()
+        except SearchUnavailable as err:
+            log.warning("new index generation not loaded: %s", err.message)
+
+    def health(self) -> Health:
+        """Return whether search can answer now and the generation it answers from."""
+        snap = self._snapshot
+        serving = snap.generation if snap else None
+        try:
+            head = self.store.head()
+        except Exception as err:  # noqa: BLE001
+            return Health(False, serving, f"the index cannot be read ({type(err).__name__})")
+        if head is None:
+            return Health(False, serving, "no index yet: run `python -m bot index`")
+        if snap is None:
+            try:
+                snap = self.load()
+            except SearchUnavailable as err:
+                return Health(False, None, err.message)
+        elif head.get("generation") != snap.generation:
+            self._load_in_background()
+        return Health(True, snap.generation, "", int(head.get("generation", 0)))
+
+    # --- search -----------------------------------------------------------------------------
+    def _embed(self, queries: list[str]) -> list[np.ndarray]:
+        return [np.asarray(v, dtype=np.float32) for v in self.store.embedding.embed_query(queries)]
+
+    def _dense(self, snap: Snapshot, vectors: list[np.ndarray]) -> list[dict[str, float]]:
+        """Return, per query vector, the closest live chunks with their cosine similarity."""
+        found: list[dict[str, float]] = [{} for _ in vectors]
+        for col, n in snap.segments:
+            got = col.query(query_embeddings=vectors, n_results=n, include=["distances"])
+            for sims, ids, dists in zip(found, got["ids"], got["distances"] or []):
+                for cid, dist in zip(ids, dists):
+                    if cid in snap.by_id:  # a segment can still hold chunks no longer live
+                        sims[cid] = max(sims.get(cid, -1.0), 1.0 - float(dist))
+        return [dict(sorted(s.items(), key=lambda kv: -kv[1])[:CANDIDATES]) for s in found]
 
     def search(self, query: str, k: int = 5) -> list[Hit]:
-        """Return up to k sections for the query, best first."""
+        """Return up to k sections for the query, best first; raise SearchUnavailable when the index cannot answer."""
         query = (query or "").strip()
         if not query:
             raise InputError("the question is empty")
         if len(query) > MAX_QUERY_CHARS:
             raise InputError(f"the question is too long ({len(query)} characters; the limit is {MAX_QUERY_CHARS})")
-        snap = self.snapshot()
-        n = min(CANDIDATES, len(snap.ids))
-        dense_sim: dict[str, float] = {}
-        ranked: list[list[str]] = []
         english = self.glossary.english(query) if HANGUL.search(query) else ""
         # A Korean question is also searched by its English words: e5 otherwise favours the
         # few passages that happen to contain Korean labels.
         queries = [query, english] if english else [query]
-        for vector in self.store.embedding.embed_query(queries):
-            dense = self.store.chunks.query(
-                query_embeddings=[np.asarray(vector, dtype=np.float32)], n_results=n, ids=snap.ids,
-                include=["distances"],
-            )
-            ids = dense["ids"][0]
-            for cid, dist in zip(ids, (dense["distances"] or [[]])[0]):
-                dense_sim[cid] = max(dense_sim.get(cid, 0.0), 1.0 - float(dist))
-            ranked.append(ids)
+        snap = self.current()
+        try:
+            vectors = self._embed(queries)
+        except Exception as err:  # noqa: BLE001 - a remote embedder can fail like the store
+            raise SearchUnavailable(f"the question could not be embedded ({type(err).__name__})") from err
+        try:
+            dense = self._dense(snap, vectors)
+        except Exception as first:  # noqa: BLE001
+            # The generation may have been dropped under a long-idle reader: load the live one, once.
+            log.info("dense search failed on generation %s (%s); reloading", snap.generation, first)
+            try:
+                snap = self.load()
+                dense = self._dense(snap, vectors)
+            except SearchUnavailable:
+                raise
+            except Exception as err:  # noqa: BLE001
+                raise SearchUnavailable(f"the help-center index cannot be searched ({type(err).__name__})") from err
+        return self._fuse(snap, query, english, dense, k)
+
+    def _fuse(self, snap: Snapshot, query: str, english: str, dense: list[dict[str, float]], k: int) -> list[Hit]:
+        """Fuse the dense and lexical rankings by reciprocal rank; keep one hit per section."""
+        dense_sim: dict[str, float] = {}
+        ranked: list[list[str]] = []
+        for sims in dense:
+            ranked.append(list(sims))
+            for cid, sim in sims.items():
+                dense_sim[cid] = max(dense_sim.get(cid, 0.0), sim)
         lexical: dict[str, float] = {}
         if english:
             # Hangul bigrams of a Korean question mostly hit the Korean UI labels: use exact words only.
@@ -184,7 +325,7 @@ class Retriever:
         else:
             terms = snap.expand(tokenize(query))
         if terms:
-            docs, scores = snap.bm25.retrieve([terms], k=n, show_progress=False)
+            docs, scores = snap.bm25.retrieve([terms], k=min(CANDIDATES, len(snap.ids)), show_progress=False)
             for idx, score in zip(docs[0], scores[0]):
                 # bm25s returns arbitrary documents at score 0; words found on every page score near 0.
                 if score >= MIN_LEXICAL:
@@ -194,16 +335,21 @@ class Retriever:
         for ids in ranked:
             for rank, cid in enumerate(ids):
                 fused[cid] = fused.get(cid, 0.0) + 1.0 / (RRF_K + rank + 1)
-        rows = {r["id"]: r for r in snap.rows}
         hits: list[Hit] = []
         seen: set[str] = set()
         for cid in sorted(fused, key=lambda c: (-fused[c], c)):
-            row = rows[cid]
+            row = snap.by_id[cid]
             if row["section_id"] in seen:
                 continue
             seen.add(row["section_id"])
             hits.append(Hit(cid, row["section_id"], row["section"], row["page_title"], row["url"], row["text"],
-                            row["kind"], fused[cid], dense_sim.get(cid, 0.0), lexical.get(cid, 0.0)))
+                            row["kind"], fused[cid], dense_sim.get(cid, 0.0), lexical.get(cid, 0.0),
+                            row.get("fetched_at", "")))
             if len(hits) == k:
                 break
         return hits
+
+
+def _row_terms(row: dict[str, Any]) -> list[str]:
+    """Return the lexical terms of a stored chunk: page title, section path and text."""
+    return tokenize(f"{row.get('page_title', '')} {row.get('section', '')} {row.get('text', '')}")

@@ -93,7 +93,8 @@ def test_korean_question_gets_a_korean_answer(client):
 
 def test_healthz_docs_and_widget_script(client):
     health = client.get("/healthz")
-    assert health.status_code == 200 and health.json() == {"status": "ok", "index": True, "mode": "offline"}
+    assert health.status_code == 200
+    assert health.json() == {"status": "ok", "index": True, "generation": 1, "mode": "offline"}
     assert client.get("/docs").status_code == 200
     paths = client.get("/openapi.json").json()["paths"]
     assert {"/api/chat", "/api/chat/stream", "/api/feedback", "/healthz", "/widget.js"} <= set(paths)

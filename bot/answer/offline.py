@@ -21,7 +21,7 @@ from bot.answer.facts import Facts, SignupSpan, extract_facts
 from bot.answer.templates import Templates, load_templates
 from bot.conversation import Conversation
 from bot.eligibility import Engine, Verdict
-from bot.retrieval import Hit, Retriever
+from bot.retrieval import Hit, Retriever, SearchUnavailable
 from bot.types import Answer, Language, Profile, Source, StreamEvent, ToolCall
 
 # Dense similarity (multilingual-e5) below which retrieved text is not about the question.
@@ -101,7 +101,7 @@ class OfflineAnswerer:
         injection = bool(INJECTION.search(message))
         if models:
             text, route, sources = self._eligibility(turn, models, tpl)
-            hits = self.retriever.search(message, k=5)
+            hits = self._search(message) or []  # verdicts need no index
             if route == "clarify" and turn.profile.is_empty():
                 # A general question ("isn't Nanobanana Pro also unlimited?"): give the help center's
                 # answer first, then ask for the facts that would make it personal.
@@ -114,7 +114,10 @@ class OfflineAnswerer:
             return self._done(turn, route, text, sources, hits, mode)
         if injection:
             return self._done(turn, "refuse", tpl.render("injection"), [], [], mode)
-        hits = self.retriever.search(message, k=5)
+        found = self._search(message)
+        if found is None:
+            return self._done(turn, "handoff", tpl.render("search_unavailable"), [], [], mode)
+        hits = found
         best = max((h.dense for h in hits), default=0.0)
         # A message that only states facts ("Premium annual since March") gets the customer's table,
         # unless it reads like a help-center question ("Pro plan says unlimited video but ...").
@@ -130,6 +133,13 @@ class OfflineAnswerer:
             return self._done(turn, "handoff", tpl.render("no_answer"), [], hits, mode)
         text, sources = compose_docs(relevant, turn.lang, tpl)
         return self._done(turn, "answer", text, sources, hits, mode)
+
+    def _search(self, message: str) -> list[Hit] | None:
+        """Return the hits for a message, or None when search is unavailable."""
+        try:
+            return self.retriever.search(message, k=5)
+        except SearchUnavailable:
+            return None
 
     @staticmethod
     def _relevant(hits: list[Hit]) -> list[Hit]:
