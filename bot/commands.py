@@ -66,10 +66,11 @@ def cmd_sync(args: argparse.Namespace) -> int:
 def cmd_search(args: argparse.Namespace) -> int:
     """Print the ranked sections for a question."""
     from bot.retrieval import Glossary, Retriever
-    from bot.store import Store
+    from bot.store import open_store
 
     settings = get_settings()
-    hits = Retriever(Store(settings), Glossary.load(settings.glossary_file)).search(args.query, k=args.k or settings.search_top_k)
+    retriever = Retriever(open_store(settings), Glossary.load(settings.glossary_file))
+    hits = retriever.search(args.query, k=args.k or settings.search_top_k)
     if args.json:
         print(json.dumps([h.to_dict() for h in hits], ensure_ascii=False, indent=2))
         return 0

@@ -185,8 +185,8 @@ class Retriever:
                     self._warm(snap)
                 except Exception as err:  # noqa: BLE001
                     log.warning("generation %s cannot be loaded: %s", manifest.generation, err)
-                    raise SearchUnavailable(f"generation {manifest.generation} cannot be loaded "
-                                            f"({type(err).__name__})") from err
+                    raise SearchUnavailable(f"index generation {manifest.generation} cannot be loaded "
+                                            f"({type(err).__name__}): run `python -m bot index --rebuild`") from err
                 self._snapshot = snap
                 self._checked = time.monotonic()
             return snap
@@ -307,7 +307,8 @@ class Retriever:
             except SearchUnavailable:
                 raise
             except Exception as err:  # noqa: BLE001
-                raise SearchUnavailable(f"the help-center index cannot be searched ({type(err).__name__})") from err
+                raise SearchUnavailable(f"the help-center index cannot be searched ({type(err).__name__}); if it "
+                                        "persists, run `python -m bot index --rebuild`") from err
         return self._fuse(snap, query, english, dense, k)
 
     def _fuse(self, snap: Snapshot, query: str, english: str, dense: list[dict[str, float]], k: int) -> list[Hit]:

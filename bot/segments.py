@@ -65,6 +65,21 @@ def make_client(settings: Settings) -> ClientAPI:
     return chromadb.PersistentClient(path=str(settings.index_dir), settings=chroma_settings)
 
 
+def forget_embedded(settings: Settings) -> None:
+    """Stop this process's cached embedded Chroma for the index folder, so a new client opens the files anew."""
+    from chromadb.api.shared_system_client import SharedSystemClient
+
+    # Chroma keeps one system per folder for the whole process, with its database open; after the
+    # folder is replaced that system would keep serving the old files. There is no public way to drop it.
+    system = SharedSystemClient._identifier_to_system.pop(str(settings.index_dir), None)
+    SharedSystemClient._identifier_to_refcount.pop(str(settings.index_dir), None)
+    if system is not None:
+        try:
+            system.stop()
+        except Exception:  # noqa: BLE001 - a system that never opened the files has nothing to stop
+            log.debug("embedded Chroma for %s was not running", settings.index_dir, exc_info=True)
+
+
 def now_iso() -> str:
     """Return the current UTC time, to the second."""
     return datetime.now(timezone.utc).isoformat(timespec="seconds")

@@ -15,6 +15,7 @@ from bot.segments import (
     IndexMissing,
     SearchUnavailable,
     Store,
+    forget_embedded,
     make_client,
     now_iso,
 )
@@ -148,6 +149,7 @@ def open_store(settings: Settings, *, repair: bool = False) -> Store:
             return Store(settings, client)
         if client is not None:
             client.close()
+        forget_embedded(settings)
         aside = settings.index_dir.with_name(f"{settings.index_dir.name}.unreadable-{int(time.time())}")
         shutil.move(str(settings.index_dir), str(aside))
         log.error("the unreadable index was moved to %s", aside)
