@@ -191,6 +191,13 @@ class Retriever:
                 self._checked = time.monotonic()
             return snap
 
+    def prepare(self) -> None:
+        """Load the live generation now; when search is down, log it and let the bot start anyway."""
+        try:
+            self.load()
+        except SearchUnavailable as err:
+            log.error("search is unavailable at start: %s", err.message)
+
     def _build(self, manifest: Manifest) -> Snapshot:
         """Read what the new generation adds (segments are immutable: known ones are reused) and index it."""
         names = {s.name for s in manifest.segments}

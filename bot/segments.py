@@ -54,6 +54,19 @@ class IndexCorrupt(SearchUnavailable):
     code = "index_corrupt"
 
 
+class StoreUnreachable(SearchUnavailable):
+    """The Chroma server does not answer."""
+
+    code = "store_unreachable"
+
+
+def unreachable(err: BaseException) -> bool:
+    """Return True when err says the Chroma server could not be reached (not that its data is bad)."""
+    import httpx
+
+    return isinstance(err, httpx.TransportError) or (isinstance(err, ValueError) and "Could not connect" in str(err))
+
+
 def make_client(settings: Settings) -> ClientAPI:
     """Return an embedded (default) or client/server Chroma client."""
     chroma_settings = chromadb.Settings(anonymized_telemetry=False, allow_reset=False)
@@ -91,14 +104,31 @@ class Store:
     def __init__(self, settings: Settings, client: ClientAPI | None = None,
                  embedding: EmbeddingFunction[Documents] | None = None, *, grace: float | None = None) -> None:
         self.settings = settings
-        self.client = client or make_client(settings)
         self.embedding = embedding or make_embedding_function(settings)
         self.grace = settings.index_grace_seconds if grace is None else grace
         self.prefix = self.prefix_for(settings)
-        # The manifest carries no meaningful vector; a 1-d placeholder keeps Chroma's embedder out of it.
-        self.meta: Collection = self.client.get_or_create_collection(f"{self.prefix}_manifest", embedding_function=None)
+        self._client = client
+        self._meta: Collection | None = None
         self._collections: dict[str, Collection] = {}
         self._lock = threading.Lock()
+
+    @property
+    def client(self) -> ClientAPI:
+        """Return the Chroma client, connecting on first use (a server may come up after the app)."""
+        with self._lock:
+            if self._client is None:
+                self._client = make_client(self.settings)
+            return self._client
+
+    @property
+    def meta(self) -> Collection:
+        """Return the collection holding the manifest record."""
+        client = self.client
+        with self._lock:
+            if self._meta is None:
+                # The manifest carries no meaningful vector; a 1-d placeholder keeps Chroma's embedder out of it.
+                self._meta = client.get_or_create_collection(f"{self.prefix}_manifest", embedding_function=None)
+            return self._meta
 
     @staticmethod
     def prefix_for(settings: Settings) -> str:
@@ -120,10 +150,11 @@ class Store:
 
     def collection(self, name: str) -> Collection:
         """Return a segment's collection (handles are kept: segments never change)."""
+        client = self.client
         with self._lock:
             col = self._collections.get(name)
             if col is None:
-                col = self.client.get_collection(name, embedding_function=self.embedding)
+                col = client.get_collection(name, embedding_function=self.embedding)
                 self._collections[name] = col
             return col
 

@@ -86,16 +86,14 @@ def make_bot(settings: Settings | None = None, *, today: Callable[[], date] = da
     """Build the bot from settings: store, retriever, rules engine, conversations, model."""
     from bot.eligibility import Engine
     from bot.retrieval import Glossary, Retriever
-    from bot.store import Store, build_index, open_store
+    from bot.store import Store, ready_store
 
     settings = settings or get_settings()
-    # A long-lived bot checks the index at start: an unreadable embedded one is moved aside and rebuilt.
-    store = open_store(settings, repair=not settings.chroma_host) if ensure_index else Store(settings)
-    if ensure_index and store.manifest() is None:
-        build_index(settings, store)
+    # A long-lived bot checks the index at start: a missing or unreadable one is (re)built.
+    store = ready_store(settings) if ensure_index else Store(settings)
     retriever = Retriever(store, Glossary.load(settings.glossary_file))
     if ensure_index:
-        retriever.load()  # the first customer waits for nothing: rows, lexical index, model and vectors loaded
+        retriever.prepare()  # the first customer waits for nothing: rows, lexical index, model and vectors loaded
     engine = Engine.from_file(settings.rules_file)
     bot = SupportBot(settings, retriever=retriever, engine=engine,
                      conversations=ConversationStore(settings.db_url), today=today)

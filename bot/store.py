@@ -15,14 +15,17 @@ from bot.segments import (
     IndexMissing,
     SearchUnavailable,
     Store,
+    StoreUnreachable,
     forget_embedded,
     make_client,
     now_iso,
+    unreachable,
 )
 from bot.settings import Settings
 from bot.syncstate import SyncState
 
-__all__ = ["IndexCorrupt", "IndexMissing", "IndexReport", "SearchUnavailable", "Store", "build_index", "open_store"]
+__all__ = ["IndexCorrupt", "IndexMissing", "IndexReport", "SearchUnavailable", "Store", "StoreUnreachable",
+           "build_index", "open_store", "ready_store"]
 
 log = logging.getLogger("bot.store")
 
@@ -137,6 +140,9 @@ def open_store(settings: Settings, *, repair: bool = False) -> Store:
         store.verify()
         return store
     except Exception as err:  # noqa: BLE001 - Chroma raises many types for a broken file
+        if settings.chroma_host and unreachable(err):
+            raise StoreUnreachable(f"the Chroma server at {settings.chroma_host}:{settings.chroma_port} "
+                                   "does not answer") from err
         if not repair:
             raise IndexCorrupt(f"the help-center index cannot be read ({err}): "
                                "run `python -m bot index --rebuild`") from err
@@ -153,4 +159,19 @@ def open_store(settings: Settings, *, repair: bool = False) -> Store:
         aside = settings.index_dir.with_name(f"{settings.index_dir.name}.unreadable-{int(time.time())}")
         shutil.move(str(settings.index_dir), str(aside))
         log.error("the unreadable index was moved to %s", aside)
+        return Store(settings)
+
+
+def ready_store(settings: Settings) -> Store:
+    """Open the store for a long-lived bot: replace an unreadable embedded index, build a missing one.
+
+    A Chroma server that does not answer leaves search unavailable until it does; verdicts still work.
+    """
+    try:
+        store = open_store(settings, repair=not settings.chroma_host)
+        if store.manifest() is None:
+            build_index(settings, store)
+        return store
+    except StoreUnreachable as err:
+        log.error("%s: search is unavailable until it does", err.message)
         return Store(settings)

@@ -17,6 +17,12 @@ from urllib.parse import unquote, urlsplit
 PREFIX = "/docs/"
 
 
+class _Server(ThreadingHTTPServer):
+    # The default backlog (5) drops connections when a sync opens several at once: a 1 s SYN retry.
+    request_queue_size = 128
+    daemon_threads = True
+
+
 class SiteServer:
     """Serve `root` at http://127.0.0.1:PORT/docs/ until stopped; count requests and bodies sent."""
 
@@ -28,8 +34,7 @@ class SiteServer:
         self.content_types: dict[str, str] = {}  # path -> Content-Type instead of text/markdown
         self.requests: list[tuple[str, int]] = []
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._server.daemon_threads = True
+        self._server = _Server(("127.0.0.1", 0), self._handler())
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     @property
@@ -59,6 +64,8 @@ class SiteServer:
         site = self
 
         class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # keep-alive, as a real site
+
             def log_message(self, *args: object) -> None:
                 pass
 
@@ -110,3 +117,16 @@ class SiteServer:
                     self.wfile.write(body)
 
         return Handler
+
+
+def main() -> None:
+    """Serve a folder until killed: `python -m tests.site_server FOLDER` prints the base URL first."""
+    import sys
+
+    with SiteServer(Path(sys.argv[1])) as site:
+        print(site.base_url, flush=True)
+        threading.Event().wait()
+
+
+if __name__ == "__main__":
+    main()

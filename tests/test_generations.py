@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from pydantic import SecretStr
 
 from bot.api import create_app
 from bot.retrieval import Retriever
@@ -14,6 +15,7 @@ from bot.store import MAX_SEGMENTS, Store, build_index
 from bot.syncstate import PageState, SyncState
 from bot.ingest import file_sha
 from tests.conftest import PAGE_ID, run_chroma, run_cli
+from tests.openai_stub import OpenAIStub
 
 SEEDREAM = "I'm on Premium annual since 2026-03-01. Is Seedream 4.0 unlimited?"
 DOCS = "Why are my credits dropping?"
@@ -160,3 +162,14 @@ def test_verdicts_keep_working_when_search_is_down(settings, tmp_path: Path) -> 
         assert docs.status_code == 200 and "unavailable right now" in docs.json()["answer"]
         korean = client.post("/api/chat", json={"message": "크레딧이 왜 줄어드나요?"})
         assert korean.status_code == 200 and "검색을 사용할 수 없어" in korean.json()["answer"]
+
+        # A bot started while the server is down starts anyway, unhealthy, and still gives verdicts.
+        late = TestClient(create_app(remote, make_bot(remote, ensure_index=True), web=False))
+        assert late.get("/healthz").status_code == 503
+        assert late.post("/api/chat", json={"message": SEEDREAM}).json()["route"] == "eligibility"
+        # In LLM mode too: the deterministic answer, no model call without the help center.
+        with OpenAIStub() as stub:
+            llm = remote.model_copy(update={"openai_base_url": stub.base_url, "openai_api_key": SecretStr("sk-test")})
+            answer = make_bot(llm, ensure_index=True).ask(SEEDREAM)
+            assert (answer.route, answer.mode, stub.calls) == ("eligibility", "degraded", 0)
+            assert "Seedream 4.0: unlimited" in answer.answer

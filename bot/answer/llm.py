@@ -19,7 +19,7 @@ from bot.answer.templates import load_prompt
 from bot.conversation import Conversation
 from bot.eligibility import Engine, Verdict
 from bot.errors import BotError
-from bot.retrieval import Hit, Retriever
+from bot.retrieval import Hit, Retriever, SearchUnavailable
 from bot.settings import Settings
 from bot.tokens import count_tokens, truncate_tokens
 from bot.tools import make_eligibility_tool
@@ -64,7 +64,12 @@ class LLMAnswerer:
             # Nothing for a model to add: the deterministic answer is the right one.
             yield from self._final(self.offline.answer(message, conv, profile, mode="llm"))
             return
-        hits = self.retriever.search(message, k=4)
+        try:
+            hits = self.retriever.search(message, k=4)
+        except SearchUnavailable:
+            # Verdicts need no index: the offline answerer still gives them, and says search is down.
+            yield from self._final(self.offline.answer(message, conv, profile, mode="degraded"))
+            return
         context, used = self._context(hits)
         messages: list[BaseMessage] = [SystemMessage(self._system(turn, context)), *self._history(conv),
                                        HumanMessage(message)]
