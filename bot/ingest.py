@@ -10,7 +10,7 @@ from pathlib import Path
 from bot import mdx, mdx_tree, tokens
 from bot.errors import SourceError
 from bot.manifest import PageEntry
-from bot.mdx import PAGE_SUFFIXES, Block, Page, Section, load_pages, parse_page, strip_markdown
+from bot.mdx import LANG_DIR, PAGE_SUFFIXES, Block, Page, Section, load_pages, parse_page, strip_markdown
 from bot.tokens import count_tokens, encoding
 
 
@@ -27,6 +27,9 @@ class Chunk:
     kind: str
     line: int
     text: str
+    lang: str = "en"
+    page_key: str = ""
+    stale: bool = False
 
     @property
     def embed_text(self) -> str:
@@ -43,8 +46,11 @@ class Chunk:
 
 
 def chunk_pages(pages: list[Page], max_tokens: int) -> list[Chunk]:
-    """Return the chunks of every page, in reading order."""
-    return [c for page in pages for s in page.sections for c in chunk_section(page, s, max_tokens)]
+    """Return the chunks of every page, in reading order; a twin page out of step with its English page is marked stale."""
+    from bot.twins import stale_pages
+
+    stale = stale_pages(pages)
+    return [c for page in pages for s in page.sections for c in chunk_section(page, s, max_tokens, stale=page.id in stale)]
 
 
 def load_chunks(pages_dir: Path, base_url: str, max_tokens: int) -> list[Chunk]:
@@ -68,9 +74,12 @@ def page_files(pages_dir: Path) -> dict[str, Path]:
 
 
 def recipe(base_url: str, max_tokens: int) -> str:
-    """Return a key of everything that shapes chunks: parser code, base URL, chunk size."""
+    """Return a key of everything that shapes chunks: parser and chunker code, base URL, chunk size."""
+    from bot import twins
+    from bot.eligibility import reading
+
     digest = hashlib.sha256()
-    for module in (mdx, mdx_tree, tokens):
+    for module in (mdx, mdx_tree, tokens, twins, reading):
         digest.update(Path(module.__file__ or "").read_bytes())
     digest.update(Path(__file__).read_bytes())
     return f"{digest.hexdigest()[:16]}|{base_url.rstrip('/')}|{max_tokens}"
@@ -81,30 +90,43 @@ def file_sha(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+def _page_key(page_id: str) -> str:
+    """Return a page id without its language folder, as Page.key does, without parsing the page."""
+    head, _, rest = page_id.partition("/")
+    return rest if rest and LANG_DIR.match(head) else page_id
+
+
 def chunk_changed(pages_dir: Path, base_url: str, max_tokens: int, known: Mapping[str, PageEntry],
                   fetched: Mapping[str, tuple[str, str]]) -> tuple[dict[str, PageEntry], list[Chunk]]:
-    """Return every page's entry and the chunks of pages whose file changed; unchanged files are not parsed.
+    """Return every page's entry and the chunks of the pages read again; unchanged files are not parsed.
 
-    fetched maps a page id to (sha, time) of the copy a sync wrote; the time counts only for that copy.
+    A page is read again when its file changed, or when a twin of it in another language changed,
+    appeared or went (whether a translation is stale depends on its English page). fetched maps a
+    page id to (sha, time) of the copy a sync wrote; the time counts only for that copy.
     """
-    pages: dict[str, PageEntry] = {}
+    from bot.twins import stale_pages
+
+    files = page_files(pages_dir)
+    shas = {pid: file_sha(path) for pid, path in files.items()}
+    touched = {pid for pid in files if pid not in known or known[pid].sha != shas[pid]} | (set(known) - set(files))
+    keys = {_page_key(pid) for pid in touched}
+    parsed = [parse_page(files[pid], root=pages_dir, base_url=base_url) for pid in files if _page_key(pid) in keys]
+    stale = stale_pages(parsed)
     chunks: list[Chunk] = []
-    for page_id, path in page_files(pages_dir).items():
-        sha = file_sha(path)
-        old = known.get(page_id)
-        if old is not None and old.sha == sha:
-            ids = old.ids
-        else:
-            page = parse_page(path, root=pages_dir, base_url=base_url)
-            new = [c for s in page.sections for c in chunk_section(page, s, max_tokens)]
-            chunks += new
-            ids = tuple(c.id for c in new)
+    ids: dict[str, tuple[str, ...]] = {}
+    for page in parsed:
+        new = [c for s in page.sections for c in chunk_section(page, s, max_tokens, stale=page.id in stale)]
+        chunks += new
+        ids[page.id] = tuple(c.id for c in new)
+    pages: dict[str, PageEntry] = {}
+    for page_id in files:
         synced_sha, fetched_at = fetched.get(page_id, ("", ""))
-        pages[page_id] = PageEntry(sha, ids, fetched_at if synced_sha == sha else "")
+        pages[page_id] = PageEntry(shas[page_id], ids[page_id] if page_id in ids else known[page_id].ids,
+                                   fetched_at if synced_sha == shas[page_id] else "")
     return pages, chunks
 
 
-def chunk_section(page: Page, section: Section, max_tokens: int) -> list[Chunk]:
+def chunk_section(page: Page, section: Section, max_tokens: int, *, stale: bool = False) -> list[Chunk]:
     """Cut one section into chunks: a table row each, cards each, prose packed up to max_tokens."""
     pieces: list[tuple[str, str, int]] = []  # (kind, text, line)
     buffer: list[Block] = []
@@ -133,8 +155,10 @@ def chunk_section(page: Page, section: Section, max_tokens: int) -> list[Chunk]:
     breadcrumb = section.breadcrumb
     out = []
     for kind, text, line in pieces:
-        digest = hashlib.sha256(f"{section.id}\n{page.title}\n{breadcrumb}\n{text}".encode()).hexdigest()[:24]
-        out.append(Chunk(digest, page.id, page.title, section.id, breadcrumb, section.url, kind, line, text))
+        marker = "\nstale" if stale else ""  # staleness is part of what is stored, so it gets its own id
+        digest = hashlib.sha256(f"{section.id}\n{page.title}\n{breadcrumb}\n{text}{marker}".encode()).hexdigest()[:24]
+        out.append(Chunk(digest, page.id, page.title, section.id, breadcrumb, section.url, kind, line, text,
+                         page.lang, page.key, stale))
     return _dedupe(out)
 
 

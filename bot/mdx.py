@@ -15,6 +15,7 @@ from bot.errors import SourceError
 from bot.mdx_tree import Node, Text, build_tree, parse_header
 
 PAGE_SUFFIXES = (".mdx", ".md")
+LANG_DIR = re.compile(r"^[a-z]{2}$")  # help-center pages live under en/, ko/, ... (same path in every language)
 CALLOUTS = {"Info", "Tip", "Warning", "Note", "Check", "Danger", "Callout"}
 JSX_COMMENT = re.compile(r"\{/\*.*?\*/\}", re.S)
 SLUG_DROP = re.compile(r"[^\w\- ]", re.U)
@@ -75,6 +76,23 @@ class Page:
     url: str
     file: Path
     sections: tuple[Section, ...]
+    meta: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def lang(self) -> str:
+        """Return the page's language: its first folder (en, ko, ...), English when it has none."""
+        head = self.id.split("/", 1)[0]
+        return head if LANG_DIR.match(head) and "/" in self.id else "en"
+
+    @property
+    def key(self) -> str:
+        """Return the page's path without its language folder: twins in two languages share it."""
+        return self.id.split("/", 1)[1] if self.lang != "en" or self.id.startswith("en/") else self.id
+
+    @property
+    def unofficial(self) -> bool:
+        """Return True for a translation written ahead of the official page (front matter `translation: unofficial`)."""
+        return dict(self.meta).get("translation") == "unofficial"
 
     def section(self, anchor: str) -> Section | None:
         """Return the section with this anchor, if any."""
@@ -112,12 +130,12 @@ def parse_page(path: Path, *, root: Path, base_url: str) -> Page:
     page_id = path.relative_to(root).with_suffix("").as_posix()
     page_url = f"{base_url.rstrip('/')}/{page_id}"
     lines = JSX_COMMENT.sub(lambda m: "\n" * m.group(0).count("\n"), raw).split("\n")
-    title, description, body_start = parse_header(lines, str(path))
+    title, description, body_start, meta = parse_header(lines, str(path))
     title, description = strip_markdown(title), strip_markdown(description)
     tree = build_tree(lines, body_start, str(path))
     builder = _SectionBuilder(page_id, page_url, base_url, title, str(path))
     builder.walk(tree.children)
-    return Page(page_id, title, description, page_url, path, builder.finish())
+    return Page(page_id, title, description, page_url, path, builder.finish(), tuple(sorted(meta.items())))
 
 
 class _SectionBuilder:

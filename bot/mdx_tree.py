@@ -28,10 +28,11 @@ class Text:
     line: int
 
 
-def parse_header(lines: list[str], file: str) -> tuple[str, str, int]:
-    """Return title, description and the index of the first body line."""
+def parse_header(lines: list[str], file: str) -> tuple[str, str, int, dict[str, str]]:
+    """Return title, description, the index of the first body line and any other front-matter fields."""
     i = _skip_blank(lines, 0)
     title = description = ""
+    extra: dict[str, str] = {}
     if i < len(lines) and lines[i].strip() == "---":
         end = next((j for j in range(i + 1, len(lines)) if lines[j].strip() == "---"), None)
         if end is None:
@@ -46,6 +47,7 @@ def parse_header(lines: list[str], file: str) -> tuple[str, str, int]:
             raise SourceError("front matter must be 'key: value' lines", file=file, line=i + 1)
         title = str(meta.get("title") or "").strip()
         description = str(meta.get("description") or "").strip()
+        extra = {str(k): str(v) for k, v in meta.items() if k not in ("title", "description") and v is not None}
         if not title:
             raise SourceError("front matter has no title", file=file, line=i + 1)
         i = _skip_blank(lines, end + 1)
@@ -70,7 +72,7 @@ def parse_header(lines: list[str], file: str) -> tuple[str, str, int]:
         raise SourceError(
             "page has no title: expected front matter with 'title:' or a '# Title' line", file=file, line=i + 1
         )
-    return title, description, i
+    return title, description, i, extra
 
 
 def _skip_blank(lines: list[str], i: int) -> int:

@@ -52,6 +52,7 @@ class Hit:
     score: float
     dense: float
     lexical: float
+    lang: str = "en"
     fetched_at: str = ""
 
     def to_dict(self) -> dict[str, Any]:
@@ -115,7 +116,7 @@ class Snapshot:
     """One generation held in memory: live rows, the lexical index over them, the segments to query."""
 
     def __init__(self, manifest: Manifest, rows: dict[str, dict[str, Any]], terms: dict[str, list[str]],
-                 segments: list[tuple[Collection, int]]) -> None:
+                 segments: list[tuple[Collection, int, int]]) -> None:
         self.manifest = manifest
         self.generation = manifest.generation
         self.ids = list(manifest.ids)
@@ -124,11 +125,15 @@ class Snapshot:
                       for cid in self.ids}
         corpus = [terms[cid] for cid in self.ids]
         self.vocab = sorted({t for doc in corpus for t in doc})
+        # Which languages each page exists in: a question is answered from its own language's twin.
+        self.langs: dict[str, set[str]] = {}
+        for r in self.by_id.values():
+            if not r.get("stale"):
+                self.langs.setdefault(page_key(r), set()).add(r.get("lang") or "en")
         self.vocab_set = set(self.vocab)
         self.bm25 = bm25s.BM25()
         self.bm25.index(corpus, show_progress=False)
-        # Each segment with how many results to ask for: enough to cover its chunks no longer live.
-        self.segments = segments
+        self.segments = segments  # (collection, chunks in it, chunks in it no longer live)
 
     def expand(self, terms: list[str]) -> list[str]:
         """Map unknown query words to close index words, so typos still match ("seedrem")."""
@@ -140,6 +145,15 @@ class Snapshot:
             best = process.extractOne(t, self.vocab, scorer=fuzz.ratio, score_cutoff=80)
             out.append(best[0] if best else t)
         return out
+
+
+def page_key(row: dict[str, Any]) -> str:
+    """Return a stored chunk's page path without its language folder."""
+    if row.get("page_key"):
+        return str(row["page_key"])
+    pid = str(row.get("page_id", ""))
+    head, _, rest = pid.partition("/")
+    return rest if rest and len(head) == 2 else pid
 
 
 @dataclass(frozen=True)
@@ -212,15 +226,15 @@ class Retriever:
         terms = {cid: self._terms.get(cid) or _row_terms(rows[cid]) for cid in live}
         self._terms = terms
         live_set = set(live)
-        segments = [(self.store.collection(s.name), min(len(s.ids), CANDIDATES + sum(c not in live_set for c in s.ids)))
+        segments = [(self.store.collection(s.name), len(s.ids), sum(c not in live_set for c in s.ids))
                     for s in manifest.segments]
         return Snapshot(manifest, rows, terms, segments)
 
     def _warm(self, snap: Snapshot) -> None:
         """Touch every segment once, so the first customer on this generation waits for nothing."""
         vectors = self._embed(["credits"])
-        for col, n in snap.segments:
-            col.query(query_embeddings=vectors, n_results=min(n, 1), include=[])
+        for col, _, _ in snap.segments:
+            col.query(query_embeddings=vectors, n_results=1, include=[])
 
     def current(self) -> Snapshot:
         """Return the generation to answer from; notice a newer one without making this request wait."""
@@ -276,24 +290,30 @@ class Retriever:
     def _embed(self, queries: list[str]) -> list[np.ndarray]:
         return [np.asarray(v, dtype=np.float32) for v in self.store.embedding.embed_query(queries)]
 
-    def _dense(self, snap: Snapshot, vectors: list[np.ndarray]) -> list[dict[str, float]]:
-        """Return, per query vector, the closest live chunks with their cosine similarity."""
+    def _dense(self, snap: Snapshot, vectors: list[np.ndarray], want: int) -> list[dict[str, float]]:
+        """Return, per query vector, the `want` closest live chunks with their cosine similarity."""
         found: list[dict[str, float]] = [{} for _ in vectors]
-        for col, n in snap.segments:
-            got = col.query(query_embeddings=vectors, n_results=n, include=["distances"])
+        for col, size, dead in snap.segments:
+            # A segment can still hold chunks no longer live: ask for enough to cover them.
+            got = col.query(query_embeddings=vectors, n_results=min(size, want + dead), include=["distances"])
             for sims, ids, dists in zip(found, got["ids"], got["distances"] or []):
                 for cid, dist in zip(ids, dists):
-                    if cid in snap.by_id:  # a segment can still hold chunks no longer live
+                    if cid in snap.by_id:
                         sims[cid] = max(sims.get(cid, -1.0), 1.0 - float(dist))
-        return [dict(sorted(s.items(), key=lambda kv: -kv[1])[:CANDIDATES]) for s in found]
+        return [dict(sorted(s.items(), key=lambda kv: -kv[1])[:want]) for s in found]
 
-    def search(self, query: str, k: int = 5) -> list[Hit]:
-        """Return up to k sections for the query, best first; raise SearchUnavailable when the index cannot answer."""
+    def search(self, query: str, k: int = 5, lang: str | None = None) -> list[Hit]:
+        """Return up to k sections for the query, best first; with lang, from that language's pages where they exist.
+
+        Raise SearchUnavailable when the index cannot answer.
+        """
         query = (query or "").strip()
         if not query:
             raise InputError("the question is empty")
         if len(query) > MAX_QUERY_CHARS:
             raise InputError(f"the question is too long ({len(query)} characters; the limit is {MAX_QUERY_CHARS})")
+        # With a language, twins in other languages are skipped later: look at more candidates.
+        want = CANDIDATES * (2 if lang else 1)
         english = self.glossary.english(query) if HANGUL.search(query) else ""
         # A Korean question is also searched by its English words: e5 otherwise favours the
         # few passages that happen to contain Korean labels.
@@ -304,21 +324,22 @@ class Retriever:
         except Exception as err:  # noqa: BLE001 - a remote embedder can fail like the store
             raise SearchUnavailable(f"the question could not be embedded ({type(err).__name__})") from err
         try:
-            dense = self._dense(snap, vectors)
+            dense = self._dense(snap, vectors, want)
         except Exception as first:  # noqa: BLE001
             # The generation may have been dropped under a long-idle reader: load the live one, once.
             log.info("dense search failed on generation %s (%s); reloading", snap.generation, first)
             try:
                 snap = self.load()
-                dense = self._dense(snap, vectors)
+                dense = self._dense(snap, vectors, want)
             except SearchUnavailable:
                 raise
             except Exception as err:  # noqa: BLE001
                 raise SearchUnavailable(f"the help-center index cannot be searched ({type(err).__name__}); if it "
                                         "persists, run `python -m bot index --rebuild`") from err
-        return self._fuse(snap, query, english, dense, k)
+        return self._fuse(snap, query, english, dense, k, lang, want)
 
-    def _fuse(self, snap: Snapshot, query: str, english: str, dense: list[dict[str, float]], k: int) -> list[Hit]:
+    def _fuse(self, snap: Snapshot, query: str, english: str, dense: list[dict[str, float]], k: int,
+              lang: str | None, want: int) -> list[Hit]:
         """Fuse the dense and lexical rankings by reciprocal rank; keep one hit per section."""
         dense_sim: dict[str, float] = {}
         ranked: list[list[str]] = []
@@ -333,7 +354,7 @@ class Retriever:
         else:
             terms = snap.expand(tokenize(query))
         if terms:
-            docs, scores = snap.bm25.retrieve([terms], k=min(CANDIDATES, len(snap.ids)), show_progress=False)
+            docs, scores = snap.bm25.retrieve([terms], k=min(want, len(snap.ids)), show_progress=False)
             for idx, score in zip(docs[0], scores[0]):
                 # bm25s returns arbitrary documents at score 0; words found on every page score near 0.
                 if score >= MIN_LEXICAL:
@@ -349,9 +370,14 @@ class Retriever:
             row = snap.by_id[cid]
             if row["section_id"] in seen:
                 continue
+            row_lang = row.get("lang") or "en"
+            if row.get("stale"):
+                continue  # a translation that no longer says what its English page says: the English page answers
+            if lang and row_lang != lang and lang in snap.langs.get(page_key(row), ()):
+                continue  # its twin in the question's language answers instead
             seen.add(row["section_id"])
             hits.append(Hit(cid, row["section_id"], row["section"], row["page_title"], row["url"], row["text"],
-                            row["kind"], fused[cid], dense_sim.get(cid, 0.0), lexical.get(cid, 0.0),
+                            row["kind"], fused[cid], dense_sim.get(cid, 0.0), lexical.get(cid, 0.0), row_lang,
                             row.get("fetched_at", "")))
             if len(hits) == k:
                 break

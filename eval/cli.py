@@ -22,7 +22,8 @@ def _add_run_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--cases-dir", type=Path, default=CASES_DIR, help="folder of case files")
     p.add_argument("--baseline", type=Path, default=BASELINE, help="baseline file")
     p.add_argument("--thresholds", type=Path, default=THRESHOLDS, help="thresholds file")
-    p.add_argument("--data-dir", type=Path, help="reuse this index folder (e.g. var) instead of a temporary one")
+    p.add_argument("--data-dir", type=Path, help="index folder to use (default: DATA_DIR/eval, kept between runs)")
+    p.add_argument("--fresh", action="store_true", help="build the index in a temporary folder, from nothing")
     p.add_argument("--judge-repeats", type=int, default=0, metavar="N", help="LLM mode: judge each answer N times")
 
 
@@ -51,7 +52,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--priority", choices=("critical", "standard"))
     p.add_argument("--section", dest="sections", action="append", help="expected section anchor (repeatable)")
     p.add_argument("--include", action="append", help="required fact; alternatives separated by | (repeatable)")
-    p.add_argument("--exclude", action="append", help="forbidden claim, text or re:regex (repeatable)")
+    p.add_argument("--exclude", action="append", help="forbidden claim: text, or 're:REGEX => a phrasing it catches' (repeatable)")
+    p.add_argument("--evidence", action="append", help="page wording the answer relies on; alternatives separated by | (repeatable)")
+    p.add_argument("--no-run", action="store_true", help="add the case without running it")
     p.add_argument("--file", type=Path, default=CASES_DIR / "docs.yaml", help="case file to append to")
     p.add_argument("--no-input", action="store_true", help="never ask; fail if the question is missing")
     p.add_argument("--cases-dir", type=Path, default=CASES_DIR)
@@ -79,7 +82,7 @@ def _request(args: argparse.Namespace, out: Path | None):  # type: ignore[no-unt
     if args.page:
         ids += _impacted(args.page, args.cases_dir) or ["(none)"]
     return RunRequest(mode=args.mode, cases_dir=args.cases_dir, ids=ids, tags=args.tag, priority=args.priority,
-                      out_dir=out, baseline=args.baseline, thresholds=args.thresholds, data_dir=args.data_dir,
+                      out_dir=out, baseline=args.baseline, thresholds=args.thresholds, data_dir=args.data_dir, fresh=args.fresh,
                       judge_repeats=args.judge_repeats)
 
 
@@ -155,9 +158,15 @@ def cmd_validate(args: argparse.Namespace) -> int:
     from eval.schema import case_files, load_cases
     from eval.workflow import validate
 
+    from eval.knowledge import knowledge_lines, knowledge_problems
+
     started = time.perf_counter()
-    cases, errors = load_cases(args.cases_dir, strict=False)
-    errors += validate(cases, load_knowledge(get_settings()), load_config(args.thresholds).run.as_of)
+    settings = get_settings()
+    # The same check as `python -m bot check-rules`: cases are only as right as the page and rules they test.
+    errors = knowledge_lines(knowledge_problems(settings))
+    cases, case_errors = load_cases(args.cases_dir, strict=False)
+    errors += case_errors
+    errors += validate(cases, load_knowledge(settings), load_config(args.thresholds).run.as_of)
     for line in errors:
         print(line)
     files = len(case_files(args.cases_dir))
@@ -178,15 +187,18 @@ def cmd_new(args: argparse.Namespace) -> int:
     from eval.schema import load_cases
     from eval.workflow import case_problems
 
-    values = {k: v for k, v in vars(args).items() if k not in ("func", "command", "file", "no_input", "cases_dir", "thresholds")}
+    values = {k: v for k, v in vars(args).items() if k not in ("func", "command", "file", "no_input", "cases_dir", "thresholds", "no_run")}
+    settings = get_settings()
+    knowledge = load_knowledge(settings)
     if not args.no_input and sys.stdin.isatty():
-        values = interview(values, input)
+        anchors = [f"{sid.split('#', 1)[1]}: {title}" for sid, title in knowledge.sections.items()
+                   if "#" in sid and sid not in knowledge.twin_of]
+        values = interview(values, input, anchors)
     if not values.get("question"):
         print("a question is required (--question)", file=sys.stderr)
         return 2
     case = case_from_answers(values)
     existing, _ = load_cases(args.cases_dir, strict=False)
-    knowledge = load_knowledge(get_settings())
     as_of = load_config(args.thresholds).run.as_of
     problems = check_new(case, {lc.case.id for lc in existing}, lambda c: case_problems(c, knowledge, as_of))
     if problems:
@@ -194,6 +206,16 @@ def cmd_new(args: argparse.Namespace) -> int:
         return 1
     text = append_case(args.file, case)
     print(f"added to {args.file}:\n{text}")
+    if args.no_run:
+        return 0
+    # Run it at once, so the writer sees what the bot answers and which checks pass.
+    from eval.report_text import failure_lines
+    from eval.run import RunRequest, execute
+
+    doc = execute(RunRequest(cases_dir=args.file.parent, ids=[case["id"]], out_dir=None, thresholds=args.thresholds))
+    result = doc["cases"][0]
+    print(f"the bot answers ({result['final'].get('route')}):\n{result['final'].get('answer', '')}\n")
+    print("PASS" if result["passed"] else "FAIL\n" + "\n".join(f"  {line}" for line in failure_lines(result)))
     return 0
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -59,16 +60,18 @@ class GateReport:
     """Why a run fails the gate (all empty means it passes)."""
 
     critical: list[str] = field(default_factory=list)
+    knowledge: list[str] = field(default_factory=list)
     regressions: list[str] = field(default_factory=list)
     below: list[str] = field(default_factory=list)
     fixed: list[str] = field(default_factory=list)
     new_failures: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)  # the answer differs from the baseline's (passing or not)
     baseline: str | None = None
 
     @property
     def passed(self) -> bool:
         """Return True when nothing blocks."""
-        return not (self.critical or self.regressions or self.below)
+        return not (self.critical or self.knowledge or self.regressions or self.below)
 
     def to_dict(self) -> dict[str, Any]:
         """Return the JSON shape."""
@@ -81,19 +84,29 @@ def load_baseline(path: Path = BASELINE) -> dict[str, Any] | None:
         return None
     data = json.loads(path.read_text(encoding="utf-8"))
     if data.get("schema_version") != SCHEMA_VERSION:
-        raise SystemExit(f"{path}: schema_version {data.get('schema_version')} is not {SCHEMA_VERSION}; bless again")
+        # An older format cannot be compared case by case: run as if there were none until it is blessed again.
+        sys.stderr.write(f"{path}: schema_version {data.get('schema_version')} is not {SCHEMA_VERSION}; "
+                         "ignored until `python -m eval bless`\n")
+        return None
     return data
 
 
+def baseline_answers(baseline: dict[str, Any] | None, mode: str) -> dict[str, dict[str, Any]]:
+    """Return case id -> what the baseline recorded (answer, route, passed) for one mode."""
+    return (((baseline or {}).get("modes") or {}).get(mode) or {}).get("cases", {})
+
+
 def check_gate(cases: list[dict[str, Any]], aggregates: dict[str, Any], mode: str, config: GateConfig,
-               baseline: dict[str, Any] | None, *, full_run: bool) -> GateReport:
-    """Return what blocks: failing critical cases, regressions against the baseline, aggregates out of bounds."""
-    report = GateReport()
+               baseline: dict[str, Any] | None, *, full_run: bool, knowledge: list[str] | None = None) -> GateReport:
+    """Return what blocks: pages and rules that disagree, failing critical cases, regressions, aggregates out of bounds."""
+    report = GateReport(knowledge=list(knowledge or []))
     base = ((baseline or {}).get("modes") or {}).get(mode)
     base_cases: dict[str, Any] = (base or {}).get("cases", {})
     report.baseline = (base or {}).get("blessed_at")
     for c in cases:
         was = base_cases.get(c["id"])
+        if was is not None and was.get("answer") is not None and was["answer"] != (c.get("final") or {}).get("answer"):
+            report.changed.append(c["id"])
         if not c["passed"] and c["priority"] == "critical":
             report.critical.append(c["id"])
         if not c["passed"] and was is not None and was.get("passed"):
@@ -134,6 +147,8 @@ def blessed(results: dict[str, Any], previous: dict[str, Any] | None) -> dict[st
         "as_of": run["as_of"],
         "hashes": run["hashes"],
         "aggregates": {k: v for k, v in results["aggregates"].items() if not isinstance(v, dict)},
-        "cases": {c["id"]: {"passed": c["passed"], "failed_checks": c["failed_checks"]} for c in results["cases"]},
+        "cases": {c["id"]: {"passed": c["passed"], "failed_checks": c["failed_checks"],
+                            "answer": (c.get("final") or {}).get("answer"), "route": (c.get("final") or {}).get("route")}
+                  for c in results["cases"]},
     }
     return data

@@ -101,34 +101,60 @@ def grade(case: Case, answer: Mapping[str, Any], knowledge: Knowledge, *, as_of:
         scores.append(sc.language_score(case.language, str(answer.get("language"))))
     wanted = expected_sections(case, knowledge)
     if case.sections:
-        # An answer made from the rules alone retrieves nothing; search is then scored on the eval's own query.
-        probe = answer.get("eval_search")
-        ranked = retrieved or list(probe or [])
-        score = sc.retrieval_score(wanted, ranked, k)
-        if not retrieved and probe is not None:
-            score = sc.Score(score.name, score.passed, score.value, f"(search run by the eval) {score.reason}")
-        scores.append(score)
+        # Scored on what the bot itself used: its search results, then the sections its eligibility checks cite.
+        scores.append(sc.retrieval_score(wanted, given, k))
     if case.evidence:
         context = "\n".join(knowledge.texts.get(sid, "") for sid in retrieved[:k] + tool_sections(tool_calls, knowledge))
         scores.append(sc.evidence_score(case.evidence, context))
     call = expected_call(case)
+    engine = knowledge.engine
+    lang = str(answer.get("language") or "en")
     if call is not None:
-        engine = knowledge.engine
         scores.append(sc.tool_expectation(tool_calls, call, lambda m, v: _resolve(engine, m, v), make_canon(knowledge)))
+        if isinstance(call, dict) and call.get("verdict"):
+            mid, vid = _resolve(engine, str(call["model"]), call.get("variant"))
+            if vid is None:  # the variant the bot checked, when the customer named one in the conversation
+                vid = next((c["args"].get("variant") for c in sc.eligibility_calls(tool_calls)
+                            if (c.get("result") or {}).get("model", {}).get("id") == mid and c["args"].get("variant")), None)
+            said = knowledge.claims(text, lang, vid)
+            scores.append(sc.answer_verdict(str(call["verdict"]), mid, said, engine.catalog.display(mid, vid)))
     if sc.eligibility_calls(tool_calls) or any(t.get("name") == sc.PROFILE_TOOL for t in tool_calls):
-        scores.append(sc.tool_consistency(tool_calls, make_evaluate(knowledge, as_of), make_table(knowledge, as_of)))
+        scores.append(sc.tool_consistency(tool_calls, make_evaluate(knowledge, as_of), make_table(knowledge, as_of),
+                                          facts=customer_facts(case), canon=make_canon(knowledge),
+                                          answer=text, claims=lambda t: knowledge.claims(t, lang, _only_variant(tool_calls))))
     if case.must_include:
         scores.append(sc.required_facts(text, case.must_include))
     if case.must_not_include:
-        scores.append(sc.forbidden_claims(text, case.must_not_include))
-    require = bool(case.sections) and str(answer.get("route")) in ANSWER_ROUTES
+        scores.append(sc.forbidden_claims(text, case.forbidden))
+    # An answer from the help center or the rules must cite where it comes from.
+    require = str(answer.get("route")) in ANSWER_ROUTES
     scores.append(sc.citation_score(answer.get("sources") or [], knowledge.section_for_source, given, require))
-    support = sc.support_text(
-        [knowledge.texts.get(sid, "") + "\n" + str(r.get("url", "")) for sid, r in zip(retrieved, answer.get("retrieved") or [])],
-        tool_calls, [t.text for t in case.turns], knowledge.fixed_text,
-    )
-    scores.append(sc.invented_numbers(text, support, knowledge.known_links))
+    pieces = [knowledge.texts.get(sid, "") + "\n" + str(r.get("url", "")) for sid, r in zip(retrieved, answer.get("retrieved") or [])]
+    support = sc.support_text(pieces, tool_calls, [t.text for t in case.turns], knowledge.fixed_text)
+    # Model names are blanked piece by piece (the same sections come back case after case).
+    masked = sc.support_text([knowledge.mask_models(p) for p in pieces], tool_calls, [t.text for t in case.turns], knowledge.fixed_text)
+    scores.append(sc.invented_numbers(text, support, knowledge.known_links, knowledge.mask_models, masked_support=masked))
     return scores
+
+
+def _only_variant(tool_calls: list[Mapping[str, Any]]) -> str | None:
+    """Return the variant the turn's eligibility checks were about, when they name one."""
+    variants = {c["args"].get("variant") for c in sc.eligibility_calls(tool_calls)}
+    return next(iter(variants)) if len(variants) == 1 else None
+
+
+def customer_facts(case: Case) -> dict[str, Any]:
+    """Return the plan, billing and signup date the customer gave: the case profile, turn profiles, expected call."""
+    facts: dict[str, Any] = {}
+    if case.profile is not None:
+        facts |= case.profile.model_dump(exclude_none=True)
+    for turn in case.turns:
+        if turn.profile is not None:
+            facts |= turn.profile.model_dump(exclude_none=True)
+    call = case.expect_tool
+    if call is not None and call != "none":
+        facts |= {k: v for k, v in call.model_dump(include={"plan", "billing", "signup_date"}).items() if v is not None}
+    return facts
 
 
 def _resolve(engine: Any, model: str, variant: str | None) -> tuple[str, str | None]:

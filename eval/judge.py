@@ -22,7 +22,7 @@ JSON_OBJECT = re.compile(r"\{.*\}", re.S)
 
 def judge_prompt(question: str, answer: str, context: str, reference: str | None) -> str:
     """Return prompts/judge.md filled in; a missing value is an error."""
-    from bot.answer.templates import load_prompt
+    from bot.templates import load_prompt
 
     return load_prompt(PROMPT, question=question, answer=answer, context=context or "(nothing)", reference=reference or "")
 

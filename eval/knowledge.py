@@ -1,6 +1,7 @@
 """What the eval checks answers against: the parsed help-center pages and the rules engine."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,7 +28,9 @@ class Knowledge:
     page_files: dict[str, Path] = field(default_factory=dict)  # page id -> file
     fixed_text: str = ""  # wording of the answer templates (examples, handoff text), dates blanked out
     known_links: set[str] = field(default_factory=set)  # links the pages, rules and templates use
+    twin_of: dict[str, str] = field(default_factory=dict)  # other-language section id -> English section id
     _engine: Any = None
+    _masked: dict[str, str] = field(default_factory=dict)
 
     @property
     def engine(self) -> Any:
@@ -42,8 +45,11 @@ class Knowledge:
         """Return the section ids a case's reference names: a full id, or an anchor on any page."""
         ref = ref.strip().lstrip("#")
         if "#" in ref or ref in self.page_files:
-            return [ref] if ref in self.sections else []
-        return [sid for sid in self.sections if sid.endswith("#" + ref)]
+            found = [ref] if ref in self.sections else []
+        else:
+            found = [sid for sid in self.sections if sid.endswith("#" + ref)]
+        # The same section on a page's twin in another language answers the same question.
+        return found + [other for other, base in self.twin_of.items() if base in found]
 
     def section_for_source(self, source: dict[str, Any]) -> str | None:
         """Return the section id a cited source points at, by id or by URL."""
@@ -66,9 +72,50 @@ class Knowledge:
         page = book.spec.source.page
         return {f"{page}#{a}" for a in anchors}
 
+    def claims(self, text: str, lang: str, variant: str | None = None) -> list[tuple[str, str]]:
+        """Return (model id, verdict) for what text tells the customer about a model (agents left out).
+
+        A claim about other variants ("Nanobanana Pro 4K is paid for all members") says nothing of `variant`.
+        """
+        models = self.engine.book.spec.models
+        return [(c.model, c.verdict) for c in self.engine.reader().customer_claims(text, lang)
+                if c.model and models[c.model].kind != "agent" and (c.variants is None or variant in c.variants)]
+
+    def mask_models(self, text: str) -> str:
+        """Return text with model names (and their variants) blanked, so 'Agent 2.0' states no number."""
+        cached = self._masked.get(text)
+        if cached is not None:
+            return cached
+        chars = list(text)
+        for m in self.engine.catalog.find_models_in_text(text, fuzzy=False):
+            chars[m.start:m.end] = [" "] * (m.end - m.start)
+        masked = re.sub(r"(?<![\w.])\d+\s?K\b", " ", "".join(chars))
+        if len(self._masked) < 4096:
+            self._masked[text] = masked
+        return masked
+
     def rules_page(self) -> str:
         """Return the id of the page the rules come from."""
         return str(self.engine.book.spec.source.page)
+
+
+def knowledge_problems(settings: Settings) -> list[dict[str, Any]]:
+    """Return where the help pages and the rules disagree (check-rules), each in words a writer can act on."""
+    from bot.eligibility.check import check_rules
+
+    report = check_rules(settings.rules_file, settings.pages_path, settings.docs_base_url)
+    return [{"file": p.file, "line": p.line, "rule_file": p.rule_file, "rule_line": p.rule_line, "kind": p.kind,
+             "message": p.message} for p in report.problems]
+
+
+def knowledge_lines(problems: list[dict[str, Any]]) -> list[str]:
+    """Return check-rules problems as lines: where on the page, where in the rules, what disagrees."""
+    out = []
+    for p in problems:
+        where = f"{p['file']}:{p['line']}" if p.get("line") else p["file"]
+        rules = f" (rules: {p['rule_file']}:{p['rule_line']})" if p.get("rule_file") and p.get("rule_line") else ""
+        out.append(f"{where}: {p['message']}{rules}")
+    return out
 
 
 def load_knowledge(settings: Settings) -> Knowledge:
@@ -76,8 +123,12 @@ def load_knowledge(settings: Settings) -> Knowledge:
     from bot.ingest import chunk_section
     from bot.mdx import load_pages
 
+    from bot.twins import section_map
+
     k = Knowledge(settings)
-    for page in load_pages(settings.pages_path, settings.docs_base_url):
+    pages = load_pages(settings.pages_path, settings.docs_base_url)
+    k.twin_of = section_map(pages)
+    for page in pages:
         k.page_files[page.id] = page.file
         for section in page.sections:
             chunks = chunk_section(page, section, BIG_CHUNK)

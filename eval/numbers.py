@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 MONTHS = {
@@ -16,6 +17,14 @@ LIST_MARKER = re.compile(r"^\s*\d+[.)]\s|\[\d{1,2}\]", re.M)  # list items and c
 # A sample date shown to explain a format ("for example 2026-03-01") states no fact.
 EXAMPLE = re.compile(r"(?:for example|for instance|e\.g\.|예:|예를 들어)\s*\d{4}-\d{2}-\d{2}", re.I)
 NUMBER = re.compile(r"(?<![\w.])\d{1,3}(?:,\d{3})+(?![\d,])|(?<![\w.])\d+(?:\.\d+)?(?![\d])")
+# A number is a claim together with what it counts: "2 credits" is not supported by the 2 of "Agent 2.0".
+UNITS = [
+    ("credit", r"credits?|크레딧"), ("year", r"years?|년(?!\s*\d)|년간"), ("month", r"months?|개월|달"), ("day", r"days?|일(?!\s*\d)"),
+    ("percent", r"%|percent|퍼센트"), ("money", r"won|원|usd|dollars?|\$"), ("times", r"times|x(?![a-z])|배"),
+    ("image", r"images?|장"), ("second", r"seconds?|secs?|초"), ("minute", r"minutes?|mins?|분"),
+]
+QUANTITY = re.compile(r"(?P<n>(?<![\w.])\d{1,3}(?:,\d{3})+(?![\d,])|(?<![\w.])\d+(?:\.\d+)?)\s*(?P<unit>"
+                      + "|".join(f"(?P<{name}>{rx})" for name, rx in UNITS) + r")(?![a-z가-힣])", re.I)
 
 # Each pattern yields (year, month, day, day_to); missing parts are None. Longest forms first.
 DATE_PATTERNS = [
@@ -129,22 +138,46 @@ def link_keys(text: str) -> set[str]:
     return {_link_key(u) for u in find_links(text)}
 
 
-def unsupported(answer: str, sources: str, known_links: set[str] | frozenset[str] = frozenset()) -> list[str]:
-    """Return the dates, numbers and links of answer that sources do not contain, in order.
+def quantities(text: str) -> tuple[set[tuple[str, str]], str]:
+    """Return the (number, unit) pairs of text ('2 credits' -> ('2', 'credit')) and the text without them."""
+    found: set[tuple[str, str]] = set()
+
+    def take(m: re.Match[str]) -> str:
+        unit = next(name for name, _ in UNITS if m.group(name))
+        found.add((_number(m.group("n")), unit))
+        return " " * len(m.group(0))
+
+    return found, QUANTITY.sub(take, text)
+
+
+def unsupported(answer: str, sources: str, known_links: set[str] | frozenset[str] = frozenset(),
+                mask: Callable[[str], str] | None = None, masked_sources: str | None = None) -> list[str]:
+    """Return the dates, quantities, numbers and links of answer that sources do not contain, in order.
 
     A link also counts as supported when it is one of known_links (a link the help center itself uses).
+    A number is compared with its unit ("2 credits" needs "2 credits" in the sources); `mask` blanks the
+    model names of a text first, so the 2 of "Agent 2.0" or the 4K of "Nanobanana Pro 4K" state nothing.
     """
+    mask = mask or (lambda t: t)
     facts = supported_facts(sources) | set(known_links)
+    source_body = LIST_MARKER.sub(" ", URL.sub(" ", masked_sources if masked_sources is not None else mask(sources)))
+    _, source_rest = find_dates(source_body)
+    source_quantities, source_bare = quantities(source_rest)
+    bare_numbers = {_number(m.group(0)) for m in NUMBER.finditer(source_bare)}
     missing: list[str] = []
     for link in find_links(answer):
         if _link_key(link) not in facts and not any(f.startswith(_link_key(link) + "#") for f in facts):
             missing.append(link)
-    body = LIST_MARKER.sub(" ", URL.sub(" ", EXAMPLE.sub(" ", answer)))
+    body = mask(LIST_MARKER.sub(" ", URL.sub(" ", EXAMPLE.sub(" ", answer))))
     claims, rest = find_dates(body)
     for c in claims:
         if c.key not in facts:
             missing.append(c.text.strip())
+    said, rest = quantities(rest)
+    for n, unit in sorted(said):
+        if (n, unit) not in source_quantities:
+            missing.append(f"{n} {unit}{'s' if unit not in ('percent', 'money') and n != '1' else ''}")
     for n in (_number(m.group(0)) for m in NUMBER.finditer(rest)):
-        if n not in facts:
+        if n not in bare_numbers and n not in facts:
             missing.append(n)
     return list(dict.fromkeys(missing))

@@ -6,6 +6,7 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
+from eval.advice import group_of, next_step, word_diff
 from eval.report_text import SHOWN_AGGREGATES
 
 CSS = """
@@ -22,7 +23,30 @@ details.passed{border-left:4px solid #1f8a4c}summary{cursor:pointer;font-weight:
 pre{white-space:pre-wrap;word-break:break-word;background:#f2f4f7;padding:8px;border-radius:4px;margin:4px 0;font-size:12.5px}
 .ok{color:#1f8a4c;font-weight:600}.no{color:#c62f2f;font-weight:600}.small{font-size:12px;color:#5b6475}
 .charts{display:flex;flex-wrap:wrap;gap:18px;align-items:flex-start}.charts figure{margin:0;background:#fff;border:1px solid #dde1e7;padding:8px}
+.answer{background:#fff;border:1px solid #e2e5ea;border-radius:8px;padding:6px 12px;margin:4px 0}.answer p{margin:.4em 0}
+.diff{white-space:pre-wrap;background:#fff;border:1px solid #e2e5ea;border-radius:6px;padding:8px;font-size:13px}
+del{background:#fde2e2;color:#8a1c1c}ins{background:#dcf5e3;color:#15603a;text-decoration:none}
+.todo{background:#fff8e6;border:1px solid #f0d48a;border-radius:6px;padding:6px 10px;margin:6px 0;font-size:13px}
+h3{font-size:15px;margin:18px 0 6px}
 """
+
+
+def customer_view(markdown_text: str) -> str:
+    """Return an answer as the customer's chat shows it: markdown rendered, raw HTML escaped, then sanitised."""
+    from markdown_it import MarkdownIt
+    import nh3
+
+    html = MarkdownIt("commonmark", {"html": False, "breaks": True}).enable("table").render(markdown_text or "")
+    return nh3.clean(html, tags={"p", "br", "strong", "em", "code", "pre", "ul", "ol", "li", "a", "table", "thead",
+                                 "tbody", "tr", "th", "td", "blockquote"}, url_schemes={"http", "https", "mailto"})
+
+
+def diff_html(before: str, after: str) -> str:
+    """Return a word diff: removed words struck through, added words highlighted."""
+    parts = []
+    for op, text in word_diff(before, after):
+        parts.append(f"<del>{_e(text)}</del>" if op == "-" else f"<ins>{_e(text)}</ins>" if op == "+" else _e(text))
+    return f"<div class='diff'>{''.join(parts)}</div>"
 
 
 def _e(value: Any) -> str:
@@ -89,16 +113,23 @@ def _checks_table(case: dict[str, Any]) -> str:
 
 
 def _case_html(case: dict[str, Any], regression: bool) -> str:
-    """Return one case as a collapsible block: conversation, retrieval, tool calls, checks."""
+    """Return one case as a collapsible block: conversation as the customer saw it, what to do, retrieval, checks."""
     cls = "regression" if regression else "passed" if case["passed"] else "failed"
     flag = "REGRESSION · " if regression else "" if case["passed"] else "FAILED · "
     opened = "" if case["passed"] else " open"
     final = case.get("final") or {}
-    out = [f'<details class="{cls}"{opened} id="case-{_e(case["id"])}"><summary>{_e(flag)}{_e(case["id"])} '
-           f'<span class="small">[{_e(case["priority"])}] {_e(", ".join(case["tags"]))} · {_e(case["file"])}</span></summary>']
+    out = [f'<details class="{cls}"{opened} id="case-{_e(case["id"])}"><summary>{_e(flag)}{_e(case["question"][:110])} '
+           f'<span class="small">{_e(case["id"])} [{_e(case["priority"])}] {_e(", ".join(case["tags"]))} · {_e(case["file"])}</span></summary>']
+    failed = [s["name"] for s in case["scores"] if not s["passed"]] + (["error"] if case.get("error") else [])
+    if failed:
+        out.append("<div class='todo'><b>What to do:</b><ul>" + "".join(
+            f"<li><b>{_e(name)}</b>: {_e(next_step(name))}</li>" for name in dict.fromkeys(failed)) + "</ul></div>")
     for turn in case["turns"]:
-        out.append(f"<p><b>Customer:</b> {_e(turn['question'])}</p><pre>{_e(turn['answer'])}</pre>"
+        out.append(f"<p><b>Customer:</b> {_e(turn['question'])}</p><div class='answer'>{customer_view(turn['answer'])}</div>"
                    f'<p class="small">route {_e(turn["route"])} · {turn["seconds"] * 1000:.0f} ms · {turn["tokens"]} tokens</p>')
+    if case.get("baseline"):
+        out.append("<p class='small'>Changed since the baseline (struck: before, highlighted: now):</p>"
+                   + diff_html(case["baseline"].get("answer") or "", final.get("answer") or ""))
     if final.get("corrected") or final.get("mode") not in (None, "offline", "llm"):
         out.append(f"<p class='small'>answer mode {_e(final.get('mode'))}"
                    f"{' · the grounding check replaced the model text' if final.get('corrected') else ''}</p>")
@@ -140,6 +171,10 @@ def render_html(results: dict[str, Any]) -> str:
             f"{agg['passed']}/{agg['cases']} cases passed · commit {_e(str(run['git'].get('commit') or '?')[:12])}"
             f"{' (uncommitted changes)' if run['git'].get('dirty') else ''} · started {_e(run['started'])}</p>")
     blockers = []
+    if gate.get("knowledge"):
+        blockers.append("<p><b>The help page and the rules disagree</b> (<code>python -m bot check-rules</code>; "
+                        "<code>python -m bot check-docs</code> lists where pages disagree with each other):</p><ul>"
+                        + "".join(f"<li>{_e(line)}</li>" for line in gate["knowledge"]) + "</ul>")
     if gate["regressions"]:
         blockers.append(f"<p><b>Regressions</b> (passed in the baseline, fail now): {_e(', '.join(gate['regressions']))}</p>")
     if gate["critical"]:
@@ -158,10 +193,27 @@ def render_html(results: dict[str, Any]) -> str:
               f"<figure>{bar_chart('Pass rate by tag', agg['by_tag'])}</figure>"
               f"<figure>{histogram('Latency per turn (ms)', latencies)}</figure></div>")
     hashes = "".join(f"<tr><td>{_e(k)}</td><td><code>{_e(v)}</code></td></tr>" for k, v in run["hashes"].items())
+    by_id = {c["id"]: c for c in results["cases"]}
+    changed = [by_id[cid] for cid in gate.get("changed", []) if cid in by_id]
+    changes = "".join(
+        f"<details open><summary>{_e(c['question'][:110])} <span class='small'>{_e(c['id'])} · "
+        f"{'passes' if c['passed'] else 'FAILS'} now, {'passed' if (c.get('baseline') or {}).get('passed') else 'failed'} before</span></summary>"
+        f"{diff_html((c.get('baseline') or {}).get('answer') or '', (c.get('final') or {}).get('answer') or '')}</details>"
+        for c in changed) or "<p>No answer changed since the baseline.</p>"
+    titles = results.get("section_titles", {})
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for c in cases:
+        groups.setdefault(group_of(c, titles), []).append(c)
+    grouped = "".join(
+        f"<h3>{_e(name)} <span class='small'>{sum(c['passed'] for c in items)}/{len(items)} pass</span></h3>"
+        + "".join(_case_html(c, c["id"] in regressions) for c in items)
+        for name, items in sorted(groups.items(), key=lambda g: (all(c["passed"] for c in g[1]), g[0])))
     body = [head, "<h2>What blocks publishing</h2>", "".join(blockers) or "<p>Nothing: every gate check passed.</p>",
+            f"<h2>Changed answers ({len(changed)})</h2><p class='small'>Every answer that differs from the baseline, "
+            "passing or not: read them before you publish.</p>", changes,
             "<h2>Figures</h2>", charts, f"<table><tr><th>figure</th><th>value</th><th>bound</th></tr>{figures}</table>",
-            "<h2>Cases</h2><p class='small'>Regressions first, then failures (critical first), then passes.</p>",
-            "".join(_case_html(c, c["id"] in regressions) for c in cases),
+            "<h2>Cases by page section</h2><p class='small'>Sections with failures first; in each, regressions, then "
+            "failures (critical first), then passes.</p>", grouped,
             f"<h2>Inputs</h2><table>{hashes}</table>"]
     return ("<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>Carat support eval</title>"
             f"<style>{CSS}</style></head><body><main>{''.join(body)}</main></body></html>\n")

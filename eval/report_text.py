@@ -8,7 +8,8 @@ from xml.sax.saxutils import escape, quoteattr
 SHOWN_AGGREGATES = (
     "pass_rate", "critical_pass_rate", "route_accuracy", "retrieval_hit_at_1", "retrieval_hit_at_k", "retrieval_mrr",
     "tool_call_accuracy", "tool_consistency", "required_facts_rate", "forbidden_claims_rate", "citation_validity",
-    "no_invented_numbers", "evidence_rate", "language_accuracy", "latency_p50_ms", "latency_p95_ms", "tokens_per_turn",
+    "no_invented_numbers", "evidence_rate", "language_accuracy", "answer_verdict_rate", "latency_p50_ms", "latency_p95_ms",
+    "tokens_per_turn",
     "corrected_rate",
 )
 
@@ -38,12 +39,16 @@ def summary(results: dict[str, Any], *, verbose: bool = False) -> str:
     lines.append("by priority: " + ", ".join(f"{k} {v['passed']}/{v['cases']}" for k, v in agg["by_priority"].items()))
     lines.append("by tag: " + ", ".join(f"{k} {v['passed']}/{v['cases']}" for k, v in agg["by_tag"].items()))
     by_id = {c["id"]: c for c in results["cases"]}
+    if gate.get("knowledge"):
+        lines += ["", f"THE HELP PAGE AND THE RULES DISAGREE: {len(gate['knowledge'])} (python -m bot check-rules)"]
+        lines += [f"  - {line}" for line in gate["knowledge"]]
     blocks = [("REGRESSIONS (passed in the baseline)", gate["regressions"]), ("CRITICAL FAILURES", gate["critical"])]
     shown: set[str] = set()
     for title, ids in blocks:
-        if ids:
-            lines += ["", f"{title}: {len(ids)}"]
-            for cid in ids:
+        fresh = [cid for cid in ids if cid not in shown]
+        if fresh:
+            lines += ["", f"{title}: {len(fresh)}"]
+            for cid in fresh:
                 lines += _case_block(by_id[cid])
                 shown.add(cid)
     others = [c for c in results["cases"] if not c["passed"] and c["id"] not in shown]
@@ -51,6 +56,11 @@ def summary(results: dict[str, Any], *, verbose: bool = False) -> str:
         lines += ["", f"other failures: {len(others)}"]
         for c in others:
             lines += _case_block(c) if verbose or len(others) <= 30 else [f"  - {c['id']}: {', '.join(c['failed_checks'])}"]
+    changed = [cid for cid in gate.get("changed", []) if cid not in shown and by_id[cid]["passed"]]
+    if changed:
+        lines += ["", f"changed answers that still pass: {len(changed)} (before/after in the report; "
+                      "`python -m eval bless` records them)"]
+        lines += [f"  - {cid}: {by_id[cid]['question'][:90]}" for cid in changed]
     if gate["fixed"]:
         lines += ["", f"fixed since the baseline: {', '.join(gate['fixed'])} (run `python -m eval bless` to record)"]
     if gate["below"]:

@@ -12,7 +12,7 @@ from typing import Any
 
 from bot.settings import ROOT
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 # Aggregate name -> the check whose pass rate it is.
 CHECK_RATES = {
     "route_accuracy": "route",
@@ -25,6 +25,7 @@ CHECK_RATES = {
     "no_invented_numbers": "no_invented_numbers",
     "evidence_rate": "evidence",
     "language_accuracy": "language",
+    "answer_verdict_rate": "answer_verdict",
 }
 
 

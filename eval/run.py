@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from bot.settings import ROOT, Settings, get_settings
-from eval.gate import BASELINE, THRESHOLDS, check_gate, load_baseline, load_config
-from eval.knowledge import load_knowledge
+from eval.gate import BASELINE, THRESHOLDS, baseline_answers, check_gate, load_baseline, load_config
+from eval.knowledge import knowledge_lines, knowledge_problems, load_knowledge
 from eval.report_html import write_html
 from eval.report_text import write_junit
 from eval.results import SCHEMA_VERSION, aggregate, git_info, tree_hash, write_json
@@ -34,6 +34,7 @@ class RunRequest:
     baseline: Path = BASELINE
     thresholds: Path = THRESHOLDS
     data_dir: Path | None = None
+    fresh: bool = False
     as_of: date | None = None
     judge_repeats: int = 0
 
@@ -61,7 +62,12 @@ def execute(req: RunRequest, progress: Callable[[CaseResult], None] | None = Non
     options = RunOptions(as_of=as_of, k=config.run.k, mode=req.mode)
     started = datetime.now(timezone.utc)
     clock = time.perf_counter()
-    with isolated_settings(base, req.mode, req.data_dir) as settings:
+    # The page and the rules must agree before any answer is worth scoring: check-rules runs first.
+    disagreements = knowledge_problems(base)
+    # The eval keeps its own index (content-addressed, so an unchanged chunk is never embedded twice) apart
+    # from the live bot's; --fresh builds one in a temporary folder instead.
+    index_dir = req.data_dir or (None if req.fresh else base.data_dir / "eval")
+    with isolated_settings(base, req.mode, index_dir) as settings:
         knowledge = load_knowledge(settings)
         bot_for = make_bots(settings)
         results = run_cases(chosen, bot_for, knowledge, options, progress)
@@ -72,7 +78,14 @@ def execute(req: RunRequest, progress: Callable[[CaseResult], None] | None = Non
     cases = [r.to_dict() for r in results]
     aggregates = aggregate(cases)
     full_run = len(chosen) == len(loaded) and req.as_of is None
-    gate = check_gate(cases, aggregates, req.mode, config, load_baseline(req.baseline), full_run=full_run)
+    baseline = load_baseline(req.baseline)
+    gate = check_gate(cases, aggregates, req.mode, config, baseline, full_run=full_run,
+                      knowledge=knowledge_lines(disagreements))
+    before = baseline_answers(baseline, req.mode)
+    for c in cases:
+        if c["id"] in gate.changed:
+            c["baseline"] = {"answer": before[c["id"]].get("answer"), "route": before[c["id"]].get("route"),
+                             "passed": before[c["id"]].get("passed")}
     doc = {
         "schema_version": SCHEMA_VERSION,
         "run": {
@@ -82,6 +95,9 @@ def execute(req: RunRequest, progress: Callable[[CaseResult], None] | None = Non
             "filters": {"ids": req.ids, "tags": req.tags, "priority": req.priority},
             "judge_repeats": req.judge_repeats,
         },
+        "knowledge_check": disagreements,
+        "section_titles": {sid: title for c in cases for sid in c["expected_sections"]
+                           for title in [knowledge.sections.get(sid)] if title},
         "aggregates": aggregates,
         "thresholds": {k: v.model_dump(exclude_none=True) for k, v in config.thresholds.items()},
         "gate": gate.to_dict(),

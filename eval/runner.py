@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.settings import Settings
-from eval.grading import grade
+from eval.grading import expected_sections, grade
 from eval.knowledge import Knowledge
 from eval.schema import LoadedCase
 from eval.scorers import Score
@@ -44,6 +44,7 @@ class CaseResult:
     scores: list[Score] = field(default_factory=list)
     judged: list[Score] = field(default_factory=list)
     error: str | None = None
+    expected_sections: list[str] = field(default_factory=list)
 
     @property
     def passed(self) -> bool:
@@ -64,6 +65,7 @@ class CaseResult:
             "error": self.error, "scores": [s.to_dict() for s in self.scores],
             "judged": [s.to_dict() for s in self.judged],
             "turns": [t.__dict__ for t in self.turns], "final": self.final,
+            "expected_sections": self.expected_sections,
         }
 
 
@@ -112,6 +114,7 @@ def run_case(lc: LoadedCase, bot_for: Callable[[date], Any], knowledge: Knowledg
     case = lc.case
     day = case.today or options.as_of
     result = CaseResult(case.id, lc.file.name, case.priority, list(case.tags), case.last_question)
+    result.expected_sections = sorted(expected_sections(case, knowledge), key=lambda s: (s in knowledge.twin_of, s))
     conversation: str | None = None
     try:
         bot = bot_for(day)
@@ -126,9 +129,6 @@ def run_case(lc: LoadedCase, bot_for: Callable[[date], Any], knowledge: Knowledg
             tokens = answer.usage.prompt_tokens + answer.usage.completion_tokens
             result.turns.append(TurnRecord(turn.text, answer.answer, answer.route, round(seconds, 4), tokens))
             result.final = answer.model_dump(mode="json", include=set(ANSWER_FIELDS))
-        if case.sections and not result.final.get("retrieved"):
-            hits = bot.retriever.search(case.last_question, k=options.k)
-            result.final["eval_search"] = [h.section_id for h in hits]
     except Exception as err:  # one broken case must not hide the others
         result.error = f"{type(err).__name__}: {err}"
         return result

@@ -49,15 +49,27 @@ def case_from_answers(values: dict[str, Any]) -> dict[str, Any]:
     include = [[p.strip() for p in item.split("|") if p.strip()] for item in values.get("include") or []]
     if include:
         case["must_include"] = include
-    exclude = [v for v in values.get("exclude") or [] if v.strip()]
+    exclude = [_claim(v) for v in values.get("exclude") or [] if v.strip()]
     if exclude:
         case["must_not_include"] = exclude
+    evidence = [[p.strip() for p in item.split("|") if p.strip()] for item in values.get("evidence") or []]
+    if evidence:
+        case["evidence"] = evidence
     case["tags"] = _split(values.get("tags")) or ["docs"]
     case["priority"] = values.get("priority") or "standard"
     return case
 
 
-def interview(values: dict[str, Any], ask: Ask) -> dict[str, Any]:
+def _claim(value: str) -> str | dict[str, Any]:
+    """Return a forbidden claim: plain text, or 're:PATTERN => EXAMPLE' as a pattern with the phrasing it catches."""
+    if not value.startswith("re:"):
+        return value
+    pattern, _, example = value[3:].partition("=>")
+    catches = [e.strip() for e in example.split("|") if e.strip()]
+    return {"re": pattern.strip(), "catches": catches} if catches else value
+
+
+def interview(values: dict[str, Any], ask: Ask, anchors: list[str] = ()) -> dict[str, Any]:  # type: ignore[assignment]
     """Ask for every value not given on the command line (Enter skips an optional one)."""
     def want(key: str, prompt: str, *, required: bool = False, choices: tuple[str, ...] = ()) -> None:
         while not values.get(key):
@@ -80,7 +92,13 @@ def interview(values: dict[str, Any], ask: Ask) -> dict[str, Any]:
     want("question", "Customer question", required=True)
     want("id", f"Case id (default {slug(values['question'])})")
     want("route", "Expected route", choices=ROUTES)
+    if anchors and not values.get("sections"):
+        print("Sections of the help center (anchor: title):")
+        for line in anchors:
+            print(f"  {line}")
     want_list("sections", "Section anchor that answers it, e.g. image-models")
+    if values.get("sections"):
+        want_list("evidence", "Quote the page wording the answer relies on (alternatives separated by |)")
     want("model", "Model the eligibility check is about, e.g. seedream-4.0")
     if values.get("model"):
         want("variant", "Variant (1k, 2k, 4k, low, medium)")
@@ -89,10 +107,19 @@ def interview(values: dict[str, Any], ask: Ask) -> dict[str, Any]:
     want("billing", "Billing (monthly, annual)")
     want("signup_date", "Signup date YYYY-MM-DD")
     want_list("include", "A fact the answer must contain (alternatives separated by |)")
-    want_list("exclude", "A claim the answer must not make (text, or re:regex)")
+    want_list("exclude", "A claim the answer must not make (text, or re:regex => a phrasing it must catch)")
+    values["exclude"] = [_with_example(v, ask) for v in values.get("exclude") or []]
     want("tags", "Tags, comma-separated (default docs)")
     want("priority", "Priority", choices=("critical", "standard"))
     return values
+
+
+def _with_example(value: str, ask: Ask) -> str:
+    """Ask for a phrasing a regular expression must catch, when none was given."""
+    if not value.startswith("re:") or "=>" in value:
+        return value
+    example = ask(f"A phrasing {value[3:]!r} must catch (it is checked): ").strip()
+    return f"{value} => {example}" if example else value
 
 
 def check_new(case: dict[str, Any], existing_ids: set[str], problems: Callable[[Case], list[str]]) -> list[str]:

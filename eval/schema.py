@@ -51,6 +51,13 @@ class ExpectTool(_Strict):
     rule_id: str | None = Field(None, description="Expected rule id, when the case is about one rule.")
 
 
+class Pattern(_Strict):
+    """A forbidden claim written as a regular expression, with phrasings it must catch (checked by validate)."""
+
+    re: str = Field(min_length=1, description="Regular expression, matched without case on the normalised answer.")
+    catches: list[str] = Field(min_length=1, description="Phrasings this pattern is meant to catch; each must match.")
+
+
 class Turn(_Strict):
     """One customer message of a conversation, optionally with profile facts the app knows."""
 
@@ -71,7 +78,7 @@ class Case(_Strict):
     sections: list[str] = Field([], description="Sections (anchors or PAGE#anchor) any of which must be retrieved.")
     expect_tool: ExpectTool | Literal["none"] | None = Field(None, description="Expected eligibility call, or 'none'.")
     must_include: Annotated[list[list[str]], BeforeValidator(_alternatives)] = Field([], description="Facts: each a list of acceptable phrasings.")
-    must_not_include: list[str] = Field([], description="Claims that must not appear: text, or 're:' + regex.")
+    must_not_include: list[str | Pattern] = Field([], description="Claims that must not appear: text, or {re: regex, catches: [examples]}.")
     evidence: Annotated[list[list[str]], BeforeValidator(_alternatives)] = Field([], description="Page wording the retrieved sections must contain: each a list of acceptable phrasings.")
     reference: str | None = Field(None, description="A model answer for the optional judge.")
     tags: list[str] = []
@@ -90,12 +97,18 @@ class Case(_Strict):
                 if not alts or not all(isinstance(a, str) and a.strip() for a in alts):
                     raise ValueError(f"every {name} item needs at least one non-empty phrasing")
         for claim in self.must_not_include:
-            if claim.startswith("re:"):
+            pattern = claim.re if isinstance(claim, Pattern) else (claim[3:] if claim.startswith("re:") else None)
+            if pattern is not None:
                 try:
-                    re.compile(claim[3:])
+                    re.compile(pattern)
                 except re.error as err:
-                    raise ValueError(f"bad regex in must_not_include {claim!r}: {err}") from None
+                    raise ValueError(f"bad regex in must_not_include {pattern!r}: {err}") from None
         return self
+
+    @property
+    def forbidden(self) -> list[str]:
+        """Return the forbidden claims as phrases ('re:' + pattern for a regular expression)."""
+        return [f"re:{c.re}" if isinstance(c, Pattern) else c for c in self.must_not_include]
 
     @property
     def turns(self) -> list[Turn]:

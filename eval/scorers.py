@@ -106,9 +106,10 @@ def citation_score(sources: Sequence[Mapping[str, Any]], resolve: Callable[[Mapp
     return Score("citations", True, len(sources), f"{len(sources)} citation(s), each a section the turn retrieved or the tool cited")
 
 
-def invented_numbers(answer: str, support: str, known_links: set[str] | frozenset[str] = frozenset()) -> Score:
-    """Check that every date, number and link in the answer appears in the retrieved text or tool results."""
-    extra = unsupported(answer, support, known_links)
+def invented_numbers(answer: str, support: str, known_links: set[str] | frozenset[str] = frozenset(),
+                     mask: Callable[[str], str] | None = None, masked_support: str | None = None) -> Score:
+    """Check that every date, quantity ('2 credits'), number and link in the answer is in the retrieved text or tool results."""
+    extra = unsupported(answer, support, known_links, mask, masked_support)
     if extra:
         return Score("no_invented_numbers", False, len(extra), "not in retrieved text or tool result: " + ", ".join(extra))
     return Score("no_invented_numbers", True, 0, "every date, number and link is supported")
@@ -128,14 +129,40 @@ def eligibility_calls(tool_calls: Sequence[Mapping[str, Any]]) -> list[Mapping[s
     return [t for t in tool_calls if str(t.get("name", "")).endswith(TOOL_SUFFIX)]
 
 
+Claims = Callable[[str], list[tuple[str, str]]]
+
+
 def tool_consistency(tool_calls: Sequence[Mapping[str, Any]], evaluate: Callable[[Mapping[str, Any]], Mapping[str, Any]],
-                     table: Callable[[Mapping[str, Any]], Sequence[Mapping[str, Any]]] | None = None) -> Score:
-    """Re-run every eligibility call (and profile table) on the engine and compare with what the answer used."""
+                     table: Callable[[Mapping[str, Any]], Sequence[Mapping[str, Any]]] | None = None, *,
+                     facts: Mapping[str, Any] | None = None, canon: Canon | None = None,
+                     answer: str | None = None, claims: Claims | None = None) -> Score:
+    """Check each eligibility call: made with the customer's own facts, equal to the engine's verdict, and said as such.
+
+    `facts` are the plan, billing and signup date the customer gave (a call must not carry others); `claims` reads
+    what the answer text asserts about each model ((model id, verdict) pairs), which must be the call's verdict.
+    """
     calls = eligibility_calls(tool_calls)
     problems = []
+    fold_value = canon or fold
+    said = claims(answer) if (claims and answer is not None) else None
     for call in calls:
         args = call.get("args") or {}
-        problems += _call_problems(str(args.get("model", "?")), call.get("result") or {}, _safe(evaluate, args))
+        result = call.get("result") or {}
+        label = str(args.get("model", "?"))
+        problems += _call_problems(label, result, _safe(evaluate, args))
+        for key in ("plan", "billing", "signup_date"):
+            given = (facts or {}).get(key, ...)
+            used = args.get(key)
+            if given is ... or used in (None, ""):
+                continue  # nothing known to compare with, or nothing used
+            if given is None or fold_value(key, used) != fold_value(key, given):
+                problems.append(f"{label}: called with {key} {used!r} but the customer gave {given!r}" if given is not None
+                                else f"{label}: called with {key} {used!r} that the customer never gave")
+        if said is not None and result.get("verdict") in ("unlimited", "uses_credits"):
+            mid = (result.get("model") or {}).get("id") if isinstance(result.get("model"), Mapping) else None
+            stated = {v for m, v in said if m == mid}
+            if stated and stated != {result["verdict"]}:
+                problems.append(f"{label}: the answer says {' and '.join(sorted(stated))}, the check said {result['verdict']}")
     tables = [t for t in tool_calls if str(t.get("name", "")) == PROFILE_TOOL] if table else []
     for call in tables:
         truth = _safe(table, call.get("args") or {})  # type: ignore[arg-type]
@@ -242,6 +269,25 @@ def _arg_problems(call: Mapping[str, Any], got: tuple[str, str | None], want: tu
         if expected.get(key) is not None and result.get(key) != expected[key]:
             problems.append(f"{key} {result.get(key)!r}, expected {expected[key]!r}")
     return problems
+
+
+def answer_verdict(expected: str, model: str, said: Sequence[tuple[str, str]], label: str = "") -> Score:
+    """Check what the answer asserts about the model the case is about: its verdict, read from the text.
+
+    "Unlimited only for Premium members" is not "unlimited"; a note that chatting "still uses credits" is not a
+    verdict about the model. For an expected 'unknown', the answer must assert neither.
+    """
+    name = label or model
+    stated = sorted({v for m, v in said if m == model})
+    if expected == "unknown":
+        ok = not stated
+        return Score("answer_verdict", ok, ",".join(stated) or "none",
+                     f"{name}: the answer {'decides nothing, as expected' if ok else 'says ' + ' and '.join(stated) + ', the rules cannot decide'}")
+    if stated == [expected]:
+        return Score("answer_verdict", True, expected, f"{name}: the answer says {expected.replace('_', ' ')}")
+    if not stated:
+        return Score("answer_verdict", False, "none", f"{name}: the answer never says whether it is unlimited or uses credits")
+    return Score("answer_verdict", False, ",".join(stated), f"{name}: the answer says {' and '.join(stated)}, expected {expected}")
 
 
 def fold(key: str, value: Any) -> str:

@@ -1,6 +1,7 @@
 """Docs-team checks: validate every case against the pages and rules; list the cases a page change affects."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -8,7 +9,7 @@ from typing import Any
 
 from eval.grading import expected_call
 from eval.knowledge import Knowledge
-from eval.schema import Case, LoadedCase
+from eval.schema import Case, LoadedCase, Pattern
 from eval.scorers import contains
 
 
@@ -18,9 +19,10 @@ def case_problems(case: Case, knowledge: Knowledge, as_of: date) -> list[str]:
     wanted: list[str] = []
     for ref in case.sections:
         found = knowledge.resolve_section(ref)
+        originals = [sid for sid in found if sid not in knowledge.twin_of]
         if not found:
             problems.append(f"unknown section {ref!r} (not on any parsed page)")
-        elif len(found) > 1:
+        elif len(originals) > 1:
             problems.append(f"section {ref!r} is on several pages; write PAGE#anchor ({', '.join(found)})")
         wanted += found
     if case.evidence:
@@ -33,7 +35,49 @@ def case_problems(case: Case, knowledge: Knowledge, as_of: date) -> list[str]:
     call = expected_call(case)
     if isinstance(call, dict):
         problems += _tool_problems(call, knowledge, case.today or as_of)
+    problems += pattern_problems(case)
+    if case.priority == "critical":
+        problems += unrelated_problems(case, knowledge, wanted)
     return problems
+
+
+def pattern_problems(case: Case) -> list[str]:
+    """Check every regular expression catches the phrasings it is meant to catch (a typo must not go silent)."""
+    out = []
+    for claim in case.must_not_include:
+        if isinstance(claim, Pattern):
+            for example in claim.catches:
+                if not contains(example, f"re:{claim.re}"):
+                    out.append(f"pattern {claim.re!r} does not catch its example {example!r}: fix the pattern or the example")
+        elif claim.startswith("re:"):
+            out.append(f"pattern {claim[3:]!r} has no example: write {{re: {claim[3:]!r}, catches: [a phrasing it must catch]}}")
+    return out
+
+
+def unrelated_problems(case: Case, knowledge: Knowledge, wanted: list[str]) -> list[str]:
+    """Check a critical case fails on answers about something else (every other section of the help center)."""
+    related = set(wanted) | {knowledge.twin_of.get(s, s) for s in wanted} | {o for o, b in knowledge.twin_of.items() if b in wanted}
+    call = expected_call(case)
+    verdict = call.get("verdict") if isinstance(call, dict) else None
+    model = None
+    if verdict:
+        try:
+            model = knowledge.engine.resolve_model(str(call["model"]))[0]  # type: ignore[index]
+        except Exception:
+            model = None
+    for sid, text in knowledge.texts.items():
+        if sid in related or not text.strip():
+            continue
+        lang = "ko" if re.search(r"[\uac00-\ud7a3]", text) else "en"
+        ok = all(any(contains(text, a) for a in alts) for alts in case.must_include)
+        ok = ok and not any(contains(text, c) for c in case.forbidden)
+        if model and verdict:
+            said = {v for m, v in knowledge.claims(text, lang) if m == model}
+            ok = ok and (said == {verdict} if verdict != "unknown" else not said)
+        if ok:
+            return [f"an unrelated answer would pass this critical case (the text of section {sid.split('#')[-1]!r}); "
+                    "add a must_include fact that only the right answer has"]
+    return []
 
 
 def _tool_problems(call: dict[str, Any], knowledge: Knowledge, as_of: date) -> list[str]:
@@ -78,6 +122,7 @@ class Impact:
     """The cases that depend on a page (or one section of it), and through what."""
 
     target: str
+    query: str = ""
     via_sections: dict[str, list[str]] = field(default_factory=dict)  # case id -> sections
     via_rules: dict[str, str] = field(default_factory=dict)  # case id -> model
 
@@ -100,9 +145,25 @@ def page_ref(arg: str, knowledge: Knowledge) -> tuple[str, str | None]:
 
 
 def impact(arg: str, cases: list[LoadedCase], knowledge: Knowledge) -> Impact:
-    """Return the cases whose expected sections are on the page, or whose tool model's rules cite it."""
+    """Return the cases a change affects: a page (or PAGE#anchor), the rules file, or one model."""
+    rules = knowledge.settings.rules_file
+    if Path(arg).exists() and Path(arg).resolve() == rules.resolve() or arg in ("rules", rules.name):
+        found = _impact_rules(cases, knowledge, None)
+        found.query = arg
+        return found
+    try:
+        model = knowledge.engine.resolve_model(arg)[0] if "/" not in arg and "#" not in arg else None
+    except Exception:
+        model = None
+    if model is not None:
+        found = _impact_rules(cases, knowledge, model)
+        found.query = arg
+        return found
     pid, anchor = page_ref(arg, knowledge)
     target = f"{pid}#{anchor}" if anchor else pid
+    if anchor and target not in knowledge.sections:
+        known = ", ".join(sid.split("#", 1)[1] for sid in knowledge.sections if sid.startswith(pid + "#"))
+        raise SystemExit(f"no section #{anchor} on {pid}; its anchors are: {known}")
 
     def on_target(sid: str) -> bool:
         return sid == target if anchor else sid == pid or sid.startswith(pid + "#")
@@ -124,6 +185,25 @@ def impact(arg: str, cases: list[LoadedCase], knowledge: Knowledge) -> Impact:
     return out
 
 
+def _impact_rules(cases: list[LoadedCase], knowledge: Knowledge, model: str | None) -> Impact:
+    """Return the cases that check a model (or any model) with the rules engine, or expect its sections."""
+    out = Impact(f"rules for {model}" if model else str(knowledge.settings.rules_file.name))
+    cited = knowledge.model_sections(model) if model else set()
+    for lc in cases:
+        call = expected_call(lc.case)
+        if isinstance(call, dict):
+            try:
+                mid = knowledge.engine.resolve_model(call["model"])[0]
+            except Exception:
+                continue
+            if model is None or mid == model:
+                out.via_rules[lc.case.id] = mid
+        hits = sorted({sid for ref in lc.case.sections for sid in knowledge.resolve_section(ref) if sid in cited})
+        if hits:
+            out.via_sections[lc.case.id] = hits
+    return out
+
+
 def impact_text(result: Impact, cases: list[LoadedCase]) -> str:
     """Return the impact listing for people."""
     files = {lc.case.id: lc.file.name for lc in cases}
@@ -137,5 +217,5 @@ def impact_text(result: Impact, cases: list[LoadedCase]) -> str:
             why.append(f"rules for {result.via_rules[cid]}")
         lines.append(f"  {cid:<40} {files[cid]:<20} {'; '.join(why)}")
     if ids:
-        lines.append(f"run them: python -m eval run --page '{result.target}'")
+        lines.append(f"run them: python -m eval run --page '{result.query or result.target}'")
     return "\n".join(lines)

@@ -119,5 +119,6 @@ def test_unlimited_verdicts_carry_the_general_caveats(who: dict) -> None:
 def test_json_keys_are_exactly_the_contract(model: str) -> None:
     data = ENGINE.evaluate(model, as_of="2026-11-20").to_dict()
     assert list(data) == ["verdict", "reason", "rule_id", "source", "expires_on", "missing", "notes",
-                          "model", "variant", "plan", "billing", "signup_date", "as_of"]
+                          "model", "variant", "plan", "billing", "signup_date", "as_of", "explanation", "also", "note_keys"]
+    assert data["explanation"]["model"] == data["model"]["id"] and data["explanation"]["kind"]
     assert set(data["source"]) == {"title", "section", "url"} and set(data["model"]) == {"id", "name", "kind"}

@@ -45,24 +45,29 @@ def test_shipped_rules_load_with_and_without_pages() -> None:
     ("old", "new", "marker", "message"),
     [
         ("    verdict: unlimited\n", "    verdict: unlimited\n    colour: red\n", "colour: red", "unknown field 'colour'"),
-        ("notes:\n  # Added", "footnotes: []\nnotes:\n  # Added", "footnotes:", "unknown field 'footnotes'"),
+        ("notes:\n  # Shown", "footnotes: []\nnotes:\n  # Shown", "footnotes:", "unknown field 'footnotes'"),
+        ("signup_from: 2025-12}", "signup_from: 2025-13}", "2025-13", "2025-13 is not a real month"),
+        ("    basis: advanced\n", "    basis: fancy\n", "basis: fancy", "basis"),
+        ("    basis: conversation\n    level: low\n", "    basis: conversation\n", "- id: carat-1.0-lite-conversation", "'level'"),
+        ("    basis: dates_not_given\n", "", "- id: nanobanana-2-1k-annual", "dates_not_given"),
+        ("    default_video: seedance-2.0\n", "    default_video: seedance-3\n", "default_video: seedance-3", "unknown default_video"),
         ("signup_from: 2025-12-17", "signup_from: 2026-02-30", "2026-02-30", "2026-02-30 is not a real date"),
         ("signup_from: 2025-12-17", "signup_from: 2025-12-7", "2025-12-7", "YYYY-MM-DD"),
         ("annual_signup_from: 2026-05-22", "annual_signup_from: 2026-02-29", "2026-02-29", "not a real date"),
         ("    verdict: unlimited\n", "    verdict: free\n", "verdict: free", "verdict"),
-        ("when: {plans: [plus, pro], signup_from: 2025-12-01}", "when: {plans: [plus, gold], signup_from: 2025-12-01}", "gold", "unknown plan 'gold'"),
+        ("when: {plans: [plus, pro], signup_from: 2025-12}", "when: {plans: [plus, gold], signup_from: 2025-12}", "gold", "unknown plan 'gold'"),
         ("when: {variants: [4k]}", "when: {variants: [8k]}", "8k", "unknown variant '8k'"),
         ("    section: video-models-1\n", "    section: video-models-9\n", "video-models-9", "#video-models-9"),
         ("    model: midjourney\n", "    model: imagen-4\n", "model: imagen-4", "unknown model 'imagen-4'"),
         ("\n# Table rows on the page", "  imagen-4:\n    name: Imagen 4\n    kind: image\n\n# Table rows on the page", "imagen-4:", "has no rule"),
-        ("  # --- Video models", "  - id: midjourney-late\n    model: midjourney\n    section: image-models-1\n    verdict: unlimited\n    reason: Late.\n\n  # --- Video models",
+        ("  # --- Video models", "  - id: midjourney-late\n    model: midjourney\n    section: image-models-1\n    verdict: unlimited\n\n  # --- Video models",
          "- id: midjourney-late", "can never apply"),
         ("  kling:\n    name: Kling", "  kling:\n    name: Kling\n    name: Kling 2", "name: Kling 2", "duplicate key 'name'"),
-        ("    reason: Midjourney is", "    reason: Midjourney {tier} is", "{tier}", "unknown placeholder {tier}"),
+        ("    verdict: uses_credits\n    basis: not_eligible\n", "    verdict: uses_credits\n    basis: not_eligible\n    reason: Midjourney is paid.\n", "reason: Midjourney", "unknown field 'reason'"),
         ("    kind: agent\n", "    kind: robot\n", "kind: robot", "unknown kind 'robot'"),
         ("- id: veo-credits", "- id: sora-credits", "- id: sora-credits\n    model: veo", "used twice"),
         ("aliases: [클링]", "aliases: [sora]", "aliases: [sora]", "already means"),
-        ("    lasts: {years: 1}\n", "    lasts: {years: 1}\n    expired_reason: twice\n", "expired_reason: Your", "duplicate key"),
+        ("    lasts: {years: 1}\n", "    lasts: {years: 1}\n    lasts: {years: 2}\n", "lasts: {years: 2}", "duplicate key"),
         ("    same_as: premium\n", "    same_as: gold\n", "same_as: gold", "same_as"),
     ],
 )
@@ -73,6 +78,22 @@ def test_errors_name_the_line(tmp_path: Path, old: str, new: str, marker: str, m
     assert err.details["file"] == str(path)
     assert err.details["line"] == line_of(text, marker), err.message
     assert err.message.startswith(f"{path}:{line_of(text, marker)}: ")
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "marker", "message"),
+    [
+        ("    notes: [save_conversation]\n", "    notes: [save_money]\n", "notes: [save_money]", "note 'save_money' has no wording"),
+        ("    notes: [rule:nanobanana-pro-4k]\n", "    notes: [rule:nanobanana-pro-8k]\n", "rule:nanobanana-pro-8k", "names no rule"),
+        ("    request_phrase: Use Carat Basic Video (LTX 2.3)\n", "", "notes: [agent_default_video]", "needs phrase, video"),
+    ],
+)
+def test_notes_must_be_wordable(tmp_path: Path, old: str, new: str, marker: str, message: str) -> None:
+    """A note key without wording, or whose wording needs a fact the file lacks, names the line that uses it."""
+    path, text = edited(tmp_path, old, new)
+    with pytest.raises(SourceError) as err:
+        Engine.from_file(path)
+    assert message in err.value.message and err.value.details["line"] == line_of(text, marker), err.value.message
 
 
 def test_last_rule_of_a_model_must_have_no_when(tmp_path: Path) -> None:

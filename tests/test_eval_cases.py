@@ -112,7 +112,7 @@ def test_select_by_id_prefix_tag_and_priority(shipped) -> None:
 def test_new_from_flags_appends_a_valid_case(tmp_path: Path, knowledge) -> None:
     values = {"question": "Is Veo 3 unlimited on Business?", "route": "eligibility", "sections": ["video-models-1"],
               "model": "veo", "verdict": "uses_credits", "plan": "business", "include": ["uses credits|deducts credits"],
-              "exclude": ["re:veo:? unlimited"], "tags": "video,docs", "priority": None}
+              "exclude": ["re:veo:? unlimited => Veo: unlimited"], "tags": "video,docs", "priority": None}
     case = case_from_answers(values)
     assert case["id"] == "is-veo-3-unlimited-on-business"
     assert check_new(case, set(), lambda c: case_problems(c, knowledge, load_config().run.as_of)) == []
@@ -133,12 +133,15 @@ def test_new_refuses_taken_id_and_wrong_verdict(knowledge) -> None:
 
 
 def test_new_asks_for_what_flags_left_out() -> None:
-    answers = iter(["Is Kling free?", "", "eligibility", "video-models-1", "", "kling", "", "uses_credits",
-                    "", "", "", "uses credits", "", "", "", "critical"])
-    values = interview({}, lambda prompt: next(answers))
+    answers = iter(["Is Kling free?", "", "eligibility", "video-models-1", "", "Advanced model, deducts many credits", "",
+                    "kling", "", "uses_credits", "", "", "", "uses credits", "", "re:kling:? (is )?free", "",
+                    "Kling is free", "", "critical"])
+    values = interview({}, lambda prompt: next(answers), ["video-models-1: Items NOT covered › Video models"])
     case = case_from_answers(values)
     assert case["question"] == "Is Kling free?" and case["expect_tool"] == {"model": "kling", "verdict": "uses_credits"}
     assert case["sections"] == ["video-models-1"] and case["priority"] == "critical"
+    assert case["evidence"] == [["Advanced model, deducts many credits"]]
+    assert case["must_not_include"] == [{"re": "kling:? (is )?free", "catches": ["Kling is free"]}]
     assert slug("Is Kling free?") == "is-kling-free"
 
 
@@ -146,10 +149,12 @@ def test_new_cli_with_flags(tmp_path: Path) -> None:
     target = tmp_path / "docs.yaml"
     done = subprocess.run([sys.executable, "-m", "eval", "new", "--no-input", "--file", str(target),
                            "--question", "Does lip sync cost credits?", "--model", "lip sync", "--verdict", "uses_credits",
-                           "--section", "video-models-1", "--include", "credits"], cwd=ROOT, capture_output=True,
-                          text=True, timeout=60)
+                           "--section", "video-models-1", "--include", "credits", "--evidence", "Deducts many credits"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert parse_case_file(target)[0][0].case.id == "does-lip-sync-cost-credits"
+    # The new case is run at once: the writer sees the bot's answer and whether it passes.
+    assert "the bot answers (eligibility)" in done.stdout and "Lip sync" in done.stdout and "\nPASS" in done.stdout
 
 
 # --- impact ---------------------------------------------------------------------------------------

@@ -72,9 +72,42 @@ def test_bless_records_this_mode_and_keeps_the_others() -> None:
     previous = {"schema_version": 1, "modes": {"llm": {"cases": {}}}}
     base = blessed(result, previous)
     assert set(base["modes"]) == {"llm", "offline"}
-    assert base["modes"]["offline"]["cases"]["b"] == {"passed": False, "failed_checks": ["retrieval", "required_facts"]}
+    assert base["modes"]["offline"]["cases"]["b"] == {"passed": False, "failed_checks": ["retrieval", "required_facts"],
+                                                      "answer": "ok", "route": None}
     again = doc([case("a", False), case("b", False)], base)
     assert again["gate"]["regressions"] == ["a"]
+
+
+def test_a_changed_answer_is_reported_first_even_when_it_still_passes() -> None:
+    """The baseline keeps each answer: a reworded answer that still passes is shown before and after."""
+    base = blessed(doc([case("a", True, answer="Seedream 4.0 is unlimited since Feb 25, 2026.")]), None)
+    now = doc([case("a", True, answer="Seedream 4.0 is unlimited since Mar 25, 2026.")], base)
+    assert now["gate"]["changed"] == ["a"] and now["gate"]["passed"]
+    now["cases"][0]["baseline"] = {"answer": "Seedream 4.0 is unlimited since Feb 25, 2026.", "passed": True}
+    text = summary(now)
+    assert "changed answers that still pass: 1" in text and text.count("- a:") == 1
+    page = render_html(now)
+    changed = page[page.index("Changed answers (1)"):page.index("<h2>Figures")]
+    assert "<del>Feb</del>" in changed and "<ins>Mar</ins>" in changed
+
+
+def test_report_says_what_to_do_and_renders_answers_as_the_customer_sees_them() -> None:
+    failing = case("b", False, answer="**Seedream 4.0: unlimited** for you.\n- [My Credits](https://carat.im/en/subscription)")
+    page = render_html(doc([failing]))
+    assert "What to do:" in page and "tell engineering" in page
+    assert "<strong>Seedream 4.0: unlimited</strong>" in page and '<a href="https://carat.im/en/subscription"' in page
+    assert "<summary>FAILED · &lt;script&gt;" in page  # the question shows on the collapsed case, escaped
+
+
+def test_a_disagreement_between_page_and_rules_fails_the_gate_and_leads_the_report() -> None:
+    config = GateConfig(run=RunDefaults(as_of="2026-11-24"))
+    line = "page.mdx:27: the page and the rules disagree about Seedream 4.0: the page says Mar 25, 2026; the rule says Feb 25, 2026"
+    gate = check_gate([case("a", True)], aggregate([case("a", True)]), "offline", config, None, full_run=True, knowledge=[line])
+    assert not gate.passed
+    result = doc([case("a", True)])
+    result["gate"] = gate.to_dict()
+    assert summary(result).index("THE HELP PAGE AND THE RULES DISAGREE") < summary(result).index("gate: FAIL")
+    assert "disagree about Seedream 4.0" in render_html(result)
 
 
 def test_summary_lists_regressions_first_with_reasons() -> None:

@@ -47,7 +47,7 @@ def test_seedream_cases_pass_on_the_shipped_knowledge(tmp_path: Path, shared_ind
     doc = run(tmp_path, SEEDREAM_CASES + [CONTROL], shared_index)
     failing = {c["id"]: [s["reason"] for s in c["scores"] if not s["passed"]] for c in doc["cases"] if not c["passed"]}
     assert failing == {} and doc["gate"]["passed"]
-    assert doc["schema_version"] == 1 and set(doc["run"]["hashes"]) == {"prompts", "rules", "help_center"}
+    assert doc["schema_version"] == 2 and set(doc["run"]["hashes"]) == {"prompts", "rules", "help_center"}
     assert (tmp_path / "out" / "report.html").is_file() and (tmp_path / "out" / "junit.xml").is_file()
 
 
@@ -86,7 +86,7 @@ def test_cli_run_exit_codes_regressions_and_bless_refusal(tmp_path: Path) -> Non
     rules.write_text(rules.read_text(encoding="utf-8").replace(SEEDREAM_RULE, SEEDREAM_RULE.replace("2026-02-25", "2026-03-25")),
                      encoding="utf-8")
     baseline = tmp_path / "baseline.json"
-    baseline.write_text(json.dumps({"schema_version": 1, "modes": {"offline": {"blessed_at": "t", "cases": {
+    baseline.write_text(json.dumps({"schema_version": 2, "modes": {"offline": {"blessed_at": "t", "cases": {
         "covered-seedream-premium-march": {"passed": True, "failed_checks": []}}}}}))
     env = {**os.environ, "RULES_PATH": str(rules)}
     args = [sys.executable, "-m", "eval", "run", "--case", "covered-seedream-premium-march", "--baseline", str(baseline),

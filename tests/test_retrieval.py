@@ -24,14 +24,30 @@ from tests.conftest import PAGE_ID, run_cli
     ],
 )
 def test_expected_section_in_top_3(built, question: str, anchor: str) -> None:
+    """Asked in English or in Korean, search finds the section (or its Korean twin) that answers."""
     _, _, retriever = built
-    assert f"{PAGE_ID}#{anchor}" in [h.section_id for h in retriever.search(question, k=3)]
+    lang = "ko" if any("\uac00" <= c <= "\ud7a3" for c in question) else "en"
+    found = [english_section(built, h.section_id) for h in retriever.search(question, k=3, lang=lang)]
+    assert f"{PAGE_ID}#{anchor}" in found
 
 
-@pytest.mark.parametrize("question", ["Is Seedream 4.0 unlimited for me?", "시드림 4.0 무제한인가요?"])
-def test_model_row_is_first(built, question: str) -> None:
+def english_section(built, section_id: str) -> str:  # type: ignore[no-untyped-def]
+    """Return the English section a Korean twin section stands for (or the section itself)."""
+    from bot.mdx import load_pages
+    from bot.twins import section_map
+
+    settings, _, _ = built
+    return section_map(load_pages(settings.pages_path, settings.docs_base_url)).get(section_id, section_id)
+
+
+@pytest.mark.parametrize(("question", "lang"), [("Is Seedream 4.0 unlimited for me?", "en"), ("시드림 4.0 무제한인가요?", "ko"),
+                                                 ("시드림 4.0 무제한인가요?", "en")])
+def test_model_row_is_first(built, question: str, lang: str) -> None:
+    """The model's table row leads, from the page in the language asked for."""
     _, _, retriever = built
-    assert retriever.search(question, k=3)[0].section_id == f"{PAGE_ID}#image-models"
+    top = retriever.search(question, k=3, lang=lang)[0]
+    assert english_section(built, top.section_id) == f"{PAGE_ID}#image-models"
+    assert top.section_id.startswith(f"{lang}/")
 
 
 def test_hits_are_one_per_section_with_scores_and_urls(built) -> None:
@@ -45,7 +61,7 @@ def test_hits_are_one_per_section_with_scores_and_urls(built) -> None:
 
 def test_table_row_comes_with_header_and_section(built) -> None:
     _, _, retriever = built
-    top = retriever.search("Flux2 Pro", k=1)[0]
+    top = retriever.search("Flux2 Pro", k=1, lang="en")[0]
     assert top.section.endswith("› Image models")
     assert "Model: **Flux2 Pro**" in top.text and "Unlimited eligibility:" in top.text
 

@@ -68,7 +68,7 @@ def test_new_model_row_without_rules_fails(pages: Path) -> None:
     assert problem["file"] == str(page) and problem["line"] == line_of(text, "| **Imagen 4**")
     assert "Imagen 4" in problem["message"] and "#image-models-1" in problem["message"]
     text_result = cli("check-rules", "--pages", str(pages))
-    assert text_result.returncode == 1 and f"{page}:{problem['line']}" in text_result.stderr and "Imagen 4" in text_result.stderr
+    assert text_result.returncode == 1 and f"{page}:{problem['line']}" in text_result.stdout and "Imagen 4" in text_result.stdout
 
 
 def test_row_naming_more_than_a_known_model_fails(pages: Path) -> None:

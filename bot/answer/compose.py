@@ -4,8 +4,8 @@ from __future__ import annotations
 import re
 from datetime import date
 
-from bot.answer.templates import Templates
-from bot.eligibility import TOOL_NAME, Verdict
+from bot.templates import Templates
+from bot.eligibility import TOOL_NAME, Engine, Verdict
 from bot.retrieval import Hit
 from bot.types import Language, Retrieved, Source, ToolCall
 
@@ -40,37 +40,31 @@ def section_id_of(url: str) -> str:
     return f"{page}#{anchor}" if anchor else page
 
 
-def model_label(v: Verdict) -> str:
-    """Return the model's display name with its variant."""
-    return f"{v.model.name} {v.variant.upper() if v.variant and len(v.variant) <= 3 else (v.variant or '').title()}".strip()
+def model_label(v: Verdict, engine: Engine, lang: Language = "en") -> str:
+    """Return the model's display name with its variant, in the customer's language."""
+    return engine.display(v.model.id, v.variant, lang)
 
 
-def render_verdict(v: Verdict, lang: Language, tpl: Templates, *, with_notes: bool = True) -> str:
-    """Render one verdict: headline, reason, end date and the caveats that matter."""
-    label = model_label(v)
+def render_verdict(v: Verdict, lang: Language, tpl: Templates, engine: Engine, *, with_notes: bool = True) -> str:
+    """Render one verdict: headline, reason (worded from the rule), end date and the caveats that matter."""
+    label = model_label(v, engine, lang)
     head = tpl.render(f"verdict.{v.verdict}", model=label)
-    values = {"model": label, "expires_on": v.expires_on.isoformat() if v.expires_on else ""}
-    reason = v.reason
-    if lang == "ko":
-        expired = v.verdict == "uses_credits" and v.expires_on is not None and v.expires_on <= v.as_of
-        key = f"{v.rule_id}.expired" if expired else v.rule_id
-        reason = tpl.optional("reasons", key, **values) or v.reason
+    reason, notes = engine.words(v, lang)
     lines = [f"{head} {reason}"]
     if v.verdict == "unlimited" and v.expires_on:
         lines.append(tpl.render("expires", expires_on=v.expires_on.isoformat()))
-    if with_notes and v.notes:
-        notes = [tpl.optional("notes", n) or n for n in v.notes] if lang == "ko" else list(v.notes)
+    if with_notes and notes:
         lines.extend(f"- {n}" for n in notes)
     return "\n".join(lines)
 
 
-def render_profile_table(rows: list[Verdict], profile_text: str, lang: Language, tpl: Templates) -> str:
+def render_profile_table(rows: list[Verdict], profile_text: str, lang: Language, tpl: Templates, engine: Engine) -> str:
     """Render 'what is unlimited for me' as three short lists."""
     groups: dict[str, list[str]] = {"unlimited": [], "uses_credits": [], "unknown": [], "need_date": []}
     for v in rows:
         if v.model.kind == "agent":
             continue
-        label = model_label(v)
+        label = model_label(v, engine, lang)
         if v.verdict == "unlimited" and v.expires_on:
             label += f" ({v.expires_on.isoformat()})"
         groups["need_date" if v.verdict == "unknown" and v.missing else v.verdict].append(label)
@@ -125,15 +119,17 @@ def compose_docs(hits: list[Hit], lang: Language, tpl: Templates) -> tuple[str, 
     sources: list[Source] = []
     # A related-article card is a pointer, not an answer: it never leads.
     for h in sorted(hits, key=lambda h: h.kind == "card"):
-        anchor = h.section_id.split("#", 1)[1] if "#" in h.section_id else ""
-        text = (tpl.optional("sections", anchor) if lang == "ko" else None) or passage(h)
+        text = passage(h)
         if any(text == p.split(" [", 1)[0] for p in parts):
             continue
         sources.append(hit_source(h))
         parts.append(f"{text} [{len(sources)}]")
+    lead = ""
+    if parts and any(h.lang != lang for h in hits):
+        lead = tpl.render("other_language") + "\n\n"  # a Korean question answered from an English-only page
     if len(parts) > 1:
-        return parts[0] + "\n\n" + tpl.render("docs_more") + "\n" + "\n".join(f"- {p}" for p in parts[1:]), sources
-    return (parts[0] if parts else ""), sources
+        return lead + parts[0] + "\n\n" + tpl.render("docs_more") + "\n" + "\n".join(f"- {p}" for p in parts[1:]), sources
+    return (lead + parts[0] if parts else ""), sources
 
 
 def profile_text(plan: str | None, billing: str | None, signup: date | None, names: dict[str, str]) -> str:

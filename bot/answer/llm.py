@@ -15,7 +15,7 @@ from bot.answer.compose import hit_source, profile_text, retrieved, verdict_sour
 from bot.answer.facts import SignupSpan
 from bot.answer.grounding import check_answer
 from bot.answer.offline import DOMAIN, HANDOFF, MIN_RELEVANT, OfflineAnswerer, Turn
-from bot.answer.templates import load_prompt
+from bot.templates import load_prompt
 from bot.conversation import Conversation
 from bot.eligibility import Engine, Verdict
 from bot.errors import BotError
@@ -65,7 +65,7 @@ class LLMAnswerer:
             yield from self._final(self.offline.answer(message, conv, profile, mode="llm"))
             return
         try:
-            hits = self.retriever.search(message, k=4)
+            hits = self.retriever.search(message, k=4, lang=turn.lang)
         except SearchUnavailable:
             # Verdicts need no index: the offline answerer still gives them, and says search is down.
             yield from self._final(self.offline.answer(message, conv, profile, mode="degraded"))

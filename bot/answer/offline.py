@@ -18,7 +18,7 @@ from bot.answer.compose import (
     verdict_source,
 )
 from bot.answer.facts import Facts, SignupSpan, extract_facts
-from bot.answer.templates import Templates, load_templates
+from bot.templates import Templates, load_templates
 from bot.conversation import Conversation
 from bot.eligibility import Engine, Verdict
 from bot.retrieval import Hit, Retriever, SearchUnavailable
@@ -101,7 +101,7 @@ class OfflineAnswerer:
         injection = bool(INJECTION.search(message))
         if models:
             text, route, sources = self._eligibility(turn, models, tpl)
-            hits = self._search(message) or []  # verdicts need no index
+            hits = self._search(message, turn.lang) or []  # verdicts need no index
             if route == "clarify" and turn.profile.is_empty():
                 # A general question ("isn't Nanobanana Pro also unlimited?"): give the help center's
                 # answer first, then ask for the facts that would make it personal.
@@ -114,7 +114,7 @@ class OfflineAnswerer:
             return self._done(turn, route, text, sources, hits, mode)
         if injection:
             return self._done(turn, "refuse", tpl.render("injection"), [], [], mode)
-        found = self._search(message)
+        found = self._search(message, turn.lang)
         if found is None:
             return self._done(turn, "handoff", tpl.render("search_unavailable"), [], [], mode)
         hits = found
@@ -134,10 +134,10 @@ class OfflineAnswerer:
         text, sources = compose_docs(relevant, turn.lang, tpl)
         return self._done(turn, "answer", text, sources, hits, mode)
 
-    def _search(self, message: str) -> list[Hit] | None:
+    def _search(self, message: str, lang: str) -> list[Hit] | None:
         """Return the hits for a message, or None when search is unavailable."""
         try:
-            return self.retriever.search(message, k=5)
+            return self.retriever.search(message, k=5, lang=lang)
         except SearchUnavailable:
             return None
 
@@ -222,7 +222,7 @@ class OfflineAnswerer:
         for v in verdicts:
             if v.verdict == "unknown" and v.missing:
                 continue
-            blocks.append(render_verdict(v, turn.lang, tpl, with_notes=len(verdicts) == 1))
+            blocks.append(render_verdict(v, turn.lang, tpl, self.engine, with_notes=len(verdicts) == 1))
             for src in (verdict_source(v), *self._plan_sources(v)):
                 if src.url not in {s.url for s in sources}:
                     sources.append(src)
@@ -276,7 +276,8 @@ class OfflineAnswerer:
                                         args={"plan": p.plan, "billing": p.billing,
                                               "signup_date": p.signup_date.isoformat(), "as_of": self.today().isoformat()},
                                         result={"rows": [r.to_dict() for r in rows]}))
-        text = render_profile_table(rows, profile_text(p.plan, p.billing, p.signup_date, self.plan_names), turn.lang, tpl)
+        text = render_profile_table(rows, profile_text(p.plan, p.billing, p.signup_date, self.plan_names), turn.lang, tpl,
+                                    self.engine)
         sources = list({verdict_source(r).url: verdict_source(r) for r in rows if r.verdict == "unlimited"}.values())
         return text, "eligibility", sources
 

@@ -15,6 +15,7 @@ from bot.eligibility.schema import ModelSpec, RulesFile
 _NON_WORD = re.compile(r"[\W_]+", re.U)
 _TOKEN = re.compile(r"[^\W_]+", re.U)
 _DIGITS = re.compile(r"\d")
+_HANGUL_END = re.compile(r"[\uac00-\ud7a3]$")
 # A typo must still look very much like the name: ratio of the compacted strings.
 NAME_CUTOFF = 85.0
 TEXT_CUTOFF = 88.0
@@ -68,8 +69,9 @@ class Catalog:
 
     def __init__(self, spec: RulesFile) -> None:
         self.models: dict[str, ModelSpec] = dict(spec.models)
-        self.kinds: dict[str, str] = dict(spec.kinds)
+        self.kinds: dict[str, str] = {k: v.name for k, v in spec.kinds.items()}
         self.plan_names = {pid: p.name for pid, p in spec.plans.items()}
+        self._plan_spellings = {pid: (p.name, pid, *((p.ko,) if p.ko else ()), *p.aliases) for pid, p in spec.plans.items()}
         self.billing_names = {bid: b.name for bid, b in spec.billing.items()}
         self._plans = _name_table({pid: (p.name, *p.aliases) for pid, p in spec.plans.items()})
         self._billing = _name_table({bid: (b.name, *b.aliases) for bid, b in spec.billing.items()})
@@ -85,6 +87,7 @@ class Catalog:
                 for vname in {vid, variant.name, *variant.aliases}:
                     for name in names:
                         self._add(compact(name) + compact(vname), (mid, vid), f"{name} {vname}")
+        self._prefixes = {key[:n] for key in self.keys for n in range(1, len(key) + 1)}
         self._by_digits: dict[str, list[str]] = defaultdict(list)
         for key in self.keys:
             self._by_digits[_digits(key)].append(key)
@@ -173,18 +176,21 @@ class Catalog:
         """Return model names spotted in free text, longest exact names first, then typos."""
         tokens = list(_TOKEN.finditer(text))
         spans: list[tuple[int, int, str]] = []
+        exact = []
         for i in range(len(tokens)):
             key = ""
             for j in range(i, min(len(tokens), i + self._max_tokens)):
                 key += compact(tokens[j].group())
-                spans.append((i, j, key))
+                if fuzzy:
+                    spans.append((i, j, key))
+                # Only Korean words carry particles; stripping them elsewhere would cost much and find nothing.
+                target = self.keys.get(key) or (self.keys.get(_strip_particle(key)) if _HANGUL_END.search(key) else None)
+                if target:
+                    exact.append((i, j, target))
+                if not fuzzy and key not in self._prefixes:
+                    break  # no name starts like this: longer spans cannot match either
         taken = [False] * len(tokens)
         found: list[Mention] = []
-        exact = []
-        for i, j, key in spans:
-            target = self.keys.get(key) or self.keys.get(_strip_particle(key))
-            if target:
-                exact.append((i, j, target))
         exact.sort(key=lambda s: (-(s[1] - s[0]), s[0]))
         for i, j, target in exact:
             # "nanobanana 3" or "veo 3.1" is a version the page does not name: a short bare number must not follow.
@@ -215,6 +221,10 @@ class Catalog:
         return Mention(target[0], target[1], start, end, text[start:end], round(score, 1))
 
     # --- plans and billing --------------------------------------------------------
+    def plan_spellings(self) -> dict[str, tuple[str, ...]]:
+        """Return every spelling of every plan, by plan id."""
+        return self._plan_spellings
+
     def resolve_plan(self, text: str) -> str:
         """Return the plan id for a plan name in any case or language listed."""
         return _lookup(self._plans, text, "plan", self.plan_names)

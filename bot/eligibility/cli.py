@@ -75,11 +75,22 @@ def run_check_rules(args: argparse.Namespace) -> int:
     if args.json:
         _print_json(report.to_dict())
     else:
-        for problem in report.problems:
-            print(problem, file=sys.stderr)
-        status = "OK" if report.ok else f"FAILED ({len(report.problems)} problem{'s' * (len(report.problems) != 1)})"
-        print(f"check-rules {status}: {report.rules} rules, {report.rows} table rows of {report.page or 'no page'}")
+        print(format_check(report))
     return 0 if report.ok else 1
+
+
+def format_check(report: Any) -> str:
+    """Return the check-rules report as text a writer reads: each problem with the page line and the rule line."""
+    out = []
+    for p in report.problems:
+        where = f"{p.file}:{p.line}" if p.line else p.file
+        out.append(f"PROBLEM {where}\n  {p.message}" + (f"\n  rules: {p.rule_file}:{p.rule_line}" if p.rule_file and p.rule_line else ""))
+    for w in report.warnings:
+        out.append(f"note {w.file}{':' + str(w.line) if w.line else ''}\n  {w.message}")
+    status = "OK" if report.ok else f"FAILED ({len(report.problems)} problem{'s' * (len(report.problems) != 1)})"
+    out.append(f"check-rules {status}: {report.rules} rules against {report.statements} statements "
+               f"({report.rows} table rows) of {report.page or 'no page'}")
+    return "\n".join(out)
 
 
 def _profile_head(rows: list[Verdict], as_of: str) -> dict[str, Any]:

@@ -12,8 +12,10 @@ from dateutil.relativedelta import relativedelta
 from bot.errors import InputError
 from bot.eligibility.catalog import Catalog, Mention
 from bot.eligibility.rules import RuleBook, load_rules
-from bot.eligibility.schema import RuleSpec, parse_iso_date
-from bot.eligibility.verdict import INPUT_ORDER, ModelRef, SourceRef, Verdict
+from bot.eligibility.schema import MonthStart, RuleSpec, parse_iso_date
+from bot.eligibility.verdict import INPUT_ORDER, Explanation, Group, ModelRef, SourceRef, Verdict
+from bot.eligibility.reading import Reader, load_phrasebooks
+from bot.eligibility.wording import Wording, load_wordings
 
 if TYPE_CHECKING:
     from bot.mdx import Page
@@ -26,12 +28,12 @@ TRUE, FALSE, UNKNOWN = "true", "false", "unknown"
 
 @dataclass(frozen=True, slots=True)
 class _Outcome:
-    """A verdict for one model variant before it is worded for the customer."""
+    """A verdict for one model variant, with the structured reason it is worded from."""
 
     verdict: str
     rule_id: str
     section: str
-    reason: str | None  # None: the engine words it from what is missing
+    explain: Explanation | None  # None: the engine explains it from what is missing
     expires_on: date | None = None
     missing: int = 0
     notes: tuple[str, ...] = ()
@@ -54,14 +56,13 @@ class _Rule:
     id: str
     verdict: str
     section: str
-    reason: str
+    explain: Explanation
     variants: frozenset[str] | None
     plans: frozenset[str] | None
     billing: frozenset[str] | None
     signup_from: date | None
     signup_to: date | None
     lasts: relativedelta | None
-    expired_reason: str | None
     gates: tuple[_Gate, ...]
     notes: tuple[str, ...]
     catch_all: bool
@@ -70,7 +71,7 @@ class _Rule:
 class Engine:
     """The eligibility engine: evaluate one model, or tabulate every model for a profile."""
 
-    def __init__(self, book: RuleBook) -> None:
+    def __init__(self, book: RuleBook, wordings: dict[str, Wording] | None = None) -> None:
         self.book = book
         self.catalog: Catalog = book.catalog
         spec = book.spec
@@ -81,6 +82,9 @@ class Engine:
         gates = _gates(book)
         for rule in spec.rules:
             self._rules[rule.model].append(_compile(rule, book, gates))
+        self._rules = {mid: _explain_catch_all(rules) for mid, rules in self._rules.items()}
+        self.wordings = wordings if wordings is not None else load_wordings(book)
+        self._reader: Reader | None = None
         kind_order = {k: n for n, k in enumerate(spec.kinds)}
         self._order = sorted(spec.models, key=lambda m: (kind_order[spec.models[m].kind], spec.models[m].name.casefold()))
 
@@ -88,6 +92,37 @@ class Engine:
     def from_file(cls, path: Path, pages: Sequence[Page] | None = None) -> Engine:
         """Load, validate and compile a rules file."""
         return cls(load_rules(path, pages))
+
+    def wording(self, lang: str) -> Wording:
+        """Return the wording of reasons and notes in a language (English when there is none)."""
+        return self.wordings.get(lang) or self.wordings["en"]
+
+    def reader(self) -> Reader:
+        """Return the claim reader with the phrasebook kept beside the rules file (phrases.yaml)."""
+        if self._reader is None:
+            phrases = self.book.file.parent / "phrases.yaml"
+            self._reader = Reader(self.catalog, load_phrasebooks(phrases) if phrases.is_file() else None)
+        return self._reader
+
+    def words(self, v: Verdict, lang: str) -> tuple[str, list[str]]:
+        """Return a verdict's reason and notes in a language."""
+        w = self.wording(lang)
+        notes = [w.reason(a) for a in v.also] + [w.note(k, self, v.model.id) for k in v.note_keys]
+        return w.reason(v.explanation), notes
+
+    def display(self, model_id: str, variant: str | None = None, lang: str = "en") -> str:
+        """Return a model's name in a language."""
+        return self.wording(lang).model(model_id, variant)
+
+    def rule_explanation(self, rule_id: str, variant: str | None = None) -> Explanation:
+        """Return the structured reason of one rule as it applies to its own group."""
+        for rules in self._rules.values():
+            for rule in rules:
+                if rule.id == rule_id:
+                    if variant is None and rule.variants is not None and len(rule.variants) == 1:
+                        variant = next(iter(rule.variants))  # "Nanobanana Pro 4K is paid for all members"
+                    return rule.explain if variant is None else rule.explain.model_copy(update={"variant": variant})
+        raise KeyError(rule_id)
 
     # --- public API -------------------------------------------------------------------
     def plan_sources(self, plan: str | None) -> list[SourceRef]:
@@ -183,9 +218,14 @@ class Engine:
             notes += o.notes
         if len({o.rule_id for _, o in outs}) == 1:
             return replace(first, notes=tuple(dict.fromkeys(notes)))
-        # Same answer through different rules: lead with the first variant, note the others' reasons.
-        others = [self._word(o, mid, v, plan, billing, signup) for v, o in outs if o.rule_id != first.rule_id]
-        return replace(first, notes=tuple(dict.fromkeys(others + notes)))
+        # Same answer through different rules: lead with the first variant, add the others' reasons.
+        seen = {first.rule_id}
+        also = []
+        for v, o in outs:
+            if o.rule_id not in seen and o.explain is not None:
+                seen.add(o.rule_id)
+                also.append(f"also:{o.rule_id}:{v}")
+        return replace(first, notes=tuple(dict.fromkeys(also + notes)))
 
     def _one(self, mid: str, vid: str | None, plan: str | None, billing: str | None, signup: date | None, as_of: date) -> _Outcome:
         """Read one variant's rules top to bottom with three-valued logic."""
@@ -208,54 +248,46 @@ class Engine:
             return _Outcome("unknown", lead.id, lead.section, None, None, missing)
         if rule.catch_all and near is not None and rule.verdict == "uses_credits":
             return near
-        return _Outcome(rule.verdict, rule.id, rule.section, rule.reason, expires, 0, rule.notes)
+        explain = rule.explain.model_copy(update={"variant": vid, "expires_on": expires})
+        return _Outcome(rule.verdict, rule.id, rule.section, explain, expires, 0, rule.notes)
 
     # --- wording ------------------------------------------------------------------------
-    def _word(self, o: _Outcome, mid: str, vid: str | None, plan: str | None, billing: str | None, signup: date | None) -> str:
-        """Return the customer sentence for an outcome."""
-        name = self.catalog.display(mid, vid)
-        if o.reason is None:
-            return f"Whether {name} is unlimited for you depends on {_join(self._needs(o.missing, mid))}."
-        return o.reason.format(
-            model=name,
-            plan=self.catalog.plan_names[plan] if plan else "your plan",
-            billing=self.catalog.billing_names[billing] if billing else "your billing cycle",
-            signup_date=_day(signup) if signup else "your signup date",
-            expires_on=_day(o.expires_on) if o.expires_on else "the end of the benefit",
-        )
-
-    def _needs(self, missing: int, mid: str) -> list[str]:
-        """Return what the customer must still tell, in words."""
-        out = []
-        if missing & PLAN:
-            out.append(f"your plan ({_join(list(self.catalog.plan_names.values()), 'or')})")
-        if missing & BILLING:
-            out.append(f"your billing cycle ({_join(list(self.catalog.billing_names.values()), 'or')})")
-        if missing & SIGNUP:
-            out.append("your signup date")
-        if missing & VARIANT:
-            names = [v.name for v in self.book.spec.models[mid].variants.values()]
-            out.append(f"the variant you use ({_join(names, 'or')})")
-        return out
+    def explain(self, o: _Outcome, mid: str, vid: str | None) -> Explanation:
+        """Return the structured reason of an outcome (what is missing, when the rules cannot decide)."""
+        if o.explain is not None:
+            update: dict[str, object] = {"model": mid} if not o.explain.model else {}
+            if vid and not o.explain.variant:
+                update["variant"] = vid
+            return o.explain.model_copy(update=update) if update else o.explain
+        missing = tuple(name for name in INPUT_ORDER if o.missing & _BITS[name])
+        return Explanation(kind="depends", model=mid, variant=vid, missing=missing)
 
     def _verdict(self, o: _Outcome, mid: str, vid: str | None, plan: str | None, billing: str | None, signup: date | None, as_of: date) -> Verdict:
-        """Build the public verdict."""
-        notes = o.notes + self._unlimited_notes if o.verdict == "unlimited" else o.notes
-        notes += self.book.spec.models[mid].notes
+        """Build the public verdict, its reason worded in English."""
+        keys = o.notes + self._unlimited_notes if o.verdict == "unlimited" else o.notes
+        keys += self.book.spec.models[mid].notes
+        keys = tuple(dict.fromkeys(keys))
+        explanation = self.explain(o, mid, vid)
+        also = tuple(self.rule_explanation(k.split(":")[1], k.split(":")[2]) for k in keys if k.startswith("also:"))
+        keys = tuple(k for k in keys if not k.startswith("also:"))
+        en = self.wording("en")
         return Verdict(
             verdict=o.verdict,  # type: ignore[arg-type]
-            reason=self._word(o, mid, vid, plan, billing, signup),
+            reason=en.reason(explanation),
             rule_id=o.rule_id,
             source=self._sources[o.section],
             expires_on=o.expires_on,
             missing=tuple(name for name in INPUT_ORDER if o.missing & _BITS[name]),
-            notes=tuple(dict.fromkeys(notes)),
+            notes=tuple([en.reason(a) for a in also] + [en.note(k, self, mid) for k in keys]),
             model=self._models[mid],
             variant=vid,
             plan=plan,
             billing=billing,
             signup_date=signup,
             as_of=as_of,
+            explanation=explanation,
+            also=also,
+            note_keys=keys,
         )
 
 
@@ -298,7 +330,8 @@ def _check(rule: _Rule, vid: str | None, plan: str | None, billing: str | None, 
         else:
             expires = signup + rule.lasts
             if as_of >= expires and near is None:
-                near = _Outcome("uses_credits", rule.id, rule.section, rule.expired_reason, expires, 0, rule.notes)
+                ended = rule.explain.model_copy(update={"kind": "expired", "expires_on": expires})
+                near = _Outcome("uses_credits", rule.id, rule.section, ended, expires, 0, rule.notes)
     if near is not None:
         # A rule that fails only on a plan date or an ended benefit explains a credits verdict best.
         return FALSE, (near if not missing else None)
@@ -313,7 +346,8 @@ def _gates(book: RuleBook) -> dict[str, _Gate]:
     for pid, plan in book.spec.plans.items():
         if plan.annual_signup_from and plan.annual_rule:
             g = plan.annual_rule
-            out[pid] = _Gate(pid, "annual", plan.annual_signup_from, _Outcome("uses_credits", g.id, g.section, g.reason))
+            explain = Explanation(kind="gate", model="", plan=pid, billing="annual", gate_from=plan.annual_signup_from)
+            out[pid] = _Gate(pid, "annual", plan.annual_signup_from, _Outcome("uses_credits", g.id, g.section, explain))
     return out
 
 
@@ -337,18 +371,56 @@ def _compile(rule: RuleSpec, book: RuleBook, gates: dict[str, _Gate]) -> _Rule:
         id=rule.id,
         verdict=rule.verdict,
         section=rule.section,
-        reason=rule.reason,
+        explain=_rule_explanation(rule),
         variants=variants,
         plans=plans,
         billing=billing,
         signup_from=when.signup_from if when else None,
         signup_to=when.signup_to if when else None,
         lasts=lasts,
-        expired_reason=rule.expired_reason,
         gates=rule_gates,
         notes=rule.notes,
         catch_all=when is None,
     )
+
+
+def rule_group(rule: RuleSpec) -> Group:
+    """Return who a rule covers, as its conditions state it."""
+    when = rule.when
+    return Group(
+        plans=when.plans if when else None,
+        billing=when.billing if when else None,
+        signup_from=when.signup_from if when else None,
+        signup_from_month=bool(when and isinstance(when.signup_from, MonthStart)),
+        signup_to=when.signup_to if when else None,
+        dates_not_given=rule.basis == "dates_not_given",
+        lasts_years=rule.lasts.years if rule.lasts else 0,
+        lasts_months=rule.lasts.months if rule.lasts else 0,
+        variants=when.variants if when else None,
+    )
+
+
+def _rule_explanation(rule: RuleSpec) -> Explanation:
+    """Return a rule's reason as data; a catch-all's list of groups is filled in per model later."""
+    group = rule_group(rule)
+    if rule.verdict == "unlimited":
+        return Explanation(kind="covered", model=rule.model, group=group)
+    if rule.verdict == "unknown":
+        return Explanation(kind="page_unclear", model=rule.model, group=group)
+    if rule.when is not None:
+        return Explanation(kind="always_paid", model=rule.model, group=group, basis=rule.basis)
+    return Explanation(kind="never", model=rule.model, basis=rule.basis, level=rule.level)
+
+
+def _explain_catch_all(rules: list[_Rule]) -> list[_Rule]:
+    """Word a model's last rule from the groups its other rules cover ("unlimited only for ...")."""
+    last = rules[-1]
+    covered = tuple(r.explain.group for r in rules[:-1]
+                    if r.explain.kind in ("covered", "page_unclear") and r.explain.group is not None)
+    if last.verdict != "uses_credits" or not covered:
+        return rules
+    explain = last.explain.model_copy(update={"kind": "not_covered", "groups": covered})
+    return rules[:-1] + [replace(last, explain=explain)]
 
 
 def _given(value: str | None) -> bool:
@@ -366,13 +438,3 @@ def _date(value: date | str | None, name: str) -> date | None:
         return parse_iso_date(value)
     except ValueError as err:
         raise InputError(f"{name}: {err}") from None
-
-
-def _day(d: date) -> str:
-    """Return a date the way the help page writes it, e.g. 'Feb 25, 2027'."""
-    return f"{d:%b} {d.day}, {d.year}"
-
-
-def _join(items: list[str], word: str = "and") -> str:
-    """Join words as in prose: 'a, b and c'."""
-    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} {word} {items[-1]}"

@@ -1,7 +1,6 @@
 """Load the rules file, validate it against the schema and the help page, name bad lines."""
 from __future__ import annotations
 
-import string
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,8 +15,6 @@ from bot.eligibility.yamlsource import LineIndex, Loc, load_yaml
 
 if TYPE_CHECKING:
     from bot.mdx import Page
-
-PLACEHOLDERS = frozenset({"model", "plan", "billing", "signup_date", "expires_on"})
 
 
 @dataclass(frozen=True)
@@ -96,6 +93,10 @@ def _check_references(spec: RulesFile, index: LineIndex) -> None:
     for mid, model in spec.models.items():
         if model.kind not in spec.kinds:
             raise index.error(("models", mid, "kind"), f"model {mid!r}: unknown kind {model.kind!r}; kinds are {', '.join(spec.kinds)}")
+        if model.separate_from and model.separate_from not in spec.models:
+            raise index.error(("models", mid, "separate_from"), f"model {mid!r}: unknown separate_from {model.separate_from!r}")
+        if model.default_video and model.default_video not in spec.models:
+            raise index.error(("models", mid, "default_video"), f"model {mid!r}: unknown default_video {model.default_video!r}")
     seen: dict[str, int] = {}
     by_model: dict[str, list[int]] = {mid: [] for mid in spec.models}
     for pos, rule in enumerate(spec.rules):
@@ -107,12 +108,8 @@ def _check_references(spec: RulesFile, index: LineIndex) -> None:
             raise index.error(loc + ("model",), f"rule {rule.id!r}: unknown model {rule.model!r}")
         by_model[rule.model].append(pos)
         _check_when(spec, index, pos)
-        _check_placeholders(index, loc + ("reason",), rule.reason, allow_expiry=rule.lasts is not None)
-        if rule.expired_reason:
-            _check_placeholders(index, loc + ("expired_reason",), rule.expired_reason, allow_expiry=True)
     for pid, plan in spec.plans.items():
         if plan.annual_rule:
-            _check_placeholders(index, ("plans", pid, "annual_rule", "reason"), plan.annual_rule.reason, allow_expiry=False)
             if plan.annual_rule.id in seen:
                 raise index.error(("plans", pid, "annual_rule", "id"), f"rule id {plan.annual_rule.id!r} is also used by a rule")
     for mid, positions in by_model.items():
@@ -144,17 +141,6 @@ def _check_when(spec: RulesFile, index: LineIndex, pos: int) -> None:
             if ident not in known:
                 choices = ", ".join(known) or "none"
                 raise index.error(loc + (field, n), f"rule {rule.id!r}: unknown {field[:-1] if field != 'billing' else 'billing'} {ident!r} (known: {choices})")
-
-
-def _check_placeholders(index: LineIndex, loc: Loc, text: str, *, allow_expiry: bool) -> None:
-    """Check that a reason only uses placeholders the engine fills in."""
-    try:
-        names = {name for _, name, _, _ in string.Formatter().parse(text) if name is not None}
-    except ValueError as err:
-        raise index.error(loc, f"bad placeholder in text: {err}") from None
-    allowed = PLACEHOLDERS if allow_expiry else PLACEHOLDERS - {"expires_on"}
-    for name in sorted(names - allowed):
-        raise index.error(loc, f"unknown placeholder {{{name}}}; use {', '.join('{' + p + '}' for p in sorted(allowed))}")
 
 
 def _citable_sections(spec: RulesFile, index: LineIndex, pages: Sequence[Page] | None) -> dict[str, SectionRef]:

@@ -9,7 +9,17 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 
 VerdictName = Literal["unlimited", "uses_credits", "unknown"]
 ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+ISO_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 ID_PATTERN = r"^[a-z0-9][a-z0-9.\-]*$"
+# Why a model is never (or, for one variant, not) unlimited, in the page's own terms; each has wording
+# per language (prompts/offline/*.yaml, eligibility.basis) and a phrase check-rules reads on the page.
+Basis = Literal["not_eligible", "advanced", "many_credits", "conversation", "paid_for_all",
+                "agent_generation_ok", "agent_smart_chat", "dates_not_given"]
+Level = Literal["low", "medium", "high"]
+
+
+class MonthStart(date):
+    """The first day of a month that the help page names only as a month ("on or after Dec 2025")."""
 
 
 def parse_iso_date(value: object) -> date:
@@ -24,6 +34,16 @@ def parse_iso_date(value: object) -> date:
         raise ValueError(f"{value.strip()} is not a real date ({err})") from err
 
 
+def parse_signup_day(value: object) -> date:
+    """Return a day (YYYY-MM-DD) or the start of a month (YYYY-MM, kept as a month for wording)."""
+    if isinstance(value, str) and (m := ISO_MONTH.match(value.strip())):
+        year, month = int(m.group(1)), int(m.group(2))
+        if not 1 <= month <= 12:
+            raise ValueError(f"{value.strip()} is not a real month")
+        return MonthStart(year, month, 1)
+    return parse_iso_date(value)
+
+
 def _non_empty(items: tuple[str, ...] | None) -> tuple[str, ...] | None:
     """Refuse an empty list, which would silently match nothing."""
     if items is not None and not items:
@@ -32,6 +52,7 @@ def _non_empty(items: tuple[str, ...] | None) -> tuple[str, ...] | None:
 
 
 IsoDate = Annotated[date, BeforeValidator(parse_iso_date)]
+SignupDay = Annotated[date, BeforeValidator(parse_signup_day)]
 Id = Annotated[str, StringConstraints(pattern=ID_PATTERN)]
 IdList = Annotated[tuple[Id, ...] | None, AfterValidator(_non_empty)]
 Text = Annotated[str, StringConstraints(min_length=1)]
@@ -52,24 +73,27 @@ class SourceSpec(Strict):
     sections: dict[str, Text] = Field(min_length=1)
 
 
-class NotesSpec(Strict):
-    """Caveats added to verdicts of a given kind."""
+NoteKey = Annotated[str, StringConstraints(pattern=r"^(rule:[a-z0-9][a-z0-9.\-]*|[a-z_]+)$")]
 
-    unlimited: tuple[Text, ...] = ()
+
+class NotesSpec(Strict):
+    """Caveats added to verdicts of a given kind (keys of the notes wording, or rule:ID)."""
+
+    unlimited: tuple[NoteKey, ...] = ()
 
 
 class GateRule(Strict):
-    """Citation and wording for a plan-wide date condition."""
+    """Citation for a plan-wide date condition."""
 
     id: Id
     section: Text
-    reason: Text
 
 
 class PlanSpec(Strict):
     """A subscription plan, possibly inheriting another plan's benefits."""
 
     name: Text
+    ko: Text | None = None
     aliases: tuple[Text, ...] = ()
     same_as: Id | None = None
     annual_signup_from: IsoDate | None = None
@@ -87,6 +111,7 @@ class BillingSpec(Strict):
     """A billing cycle."""
 
     name: Text
+    ko: Text | None = None
     aliases: tuple[Text, ...] = ()
 
 
@@ -94,6 +119,7 @@ class VariantSpec(Strict):
     """A resolution or quality level of a model."""
 
     name: Text
+    ko: Text | None = None
     aliases: tuple[Text, ...] = ()
 
 
@@ -101,10 +127,21 @@ class ModelSpec(Strict):
     """A model or product named on the help page."""
 
     name: Text
+    ko: Text | None = None
     kind: Id
     aliases: tuple[Text, ...] = ()
     variants: dict[Id, VariantSpec] = {}
-    notes: tuple[Text, ...] = ()
+    notes: tuple[NoteKey, ...] = ()
+    default_video: Id | None = Field(None, description="An agent's default video model.")
+    request_phrase: Text | None = Field(None, description="What to type in an agent to get this model.")
+    separate_from: Id | None = Field(None, description="A model with a similar name that this one is not.")
+
+
+class KindSpec(Strict):
+    """A group of models, as the profile table lists them."""
+
+    name: Text
+    ko: Text | None = None
 
 
 class When(Strict):
@@ -113,8 +150,8 @@ class When(Strict):
     variants: IdList = None
     plans: IdList = None
     billing: IdList = None
-    signup_from: IsoDate | None = None
-    signup_to: IsoDate | None = None
+    signup_from: SignupDay | None = None
+    signup_to: SignupDay | None = None
 
     @model_validator(mode="after")
     def _window_is_ordered(self) -> When:
@@ -139,7 +176,7 @@ class Lasts(Strict):
 
 
 class RuleSpec(Strict):
-    """One rule: when its conditions hold, the model gets this verdict."""
+    """One rule: when its conditions hold, the model gets this verdict; the reason is worded from the conditions."""
 
     id: Id
     model: Id
@@ -147,17 +184,21 @@ class RuleSpec(Strict):
     verdict: VerdictName
     when: When | None = None
     lasts: Lasts | None = None
-    reason: Text
-    expired_reason: Text | None = None
-    notes: tuple[Text, ...] = ()
+    basis: Basis | None = None
+    level: Level | None = None
+    notes: tuple[NoteKey, ...] = ()
 
     @model_validator(mode="after")
-    def _expiry_is_worded(self) -> RuleSpec:
-        """Require wording for the end of a benefit that lasts a fixed time."""
+    def _consistent(self) -> RuleSpec:
+        """Refuse combinations the wording cannot express."""
         if self.lasts and self.verdict != "unlimited":
             raise ValueError("only an 'unlimited' rule can have 'lasts'")
-        if (self.lasts is None) != (self.expired_reason is None):
-            raise ValueError("lasts and expired_reason go together")
+        if (self.basis == "dates_not_given") != (self.verdict == "unknown"):
+            raise ValueError("a rule is 'unknown' exactly when the page gives no dates (basis: dates_not_given)")
+        if (self.level is not None) != (self.basis == "conversation"):
+            raise ValueError("'level' (low, medium, high) goes with basis: conversation, and only with it")
+        if self.verdict == "unlimited" and self.basis is not None:
+            raise ValueError("an 'unlimited' rule is worded from its conditions; leave 'basis' out")
         return self
 
 
@@ -173,8 +214,9 @@ class RulesFile(Strict):
     """The whole rules file."""
 
     source: SourceSpec
+    links: dict[Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$")], Text] = Field({}, description="Carat pages the help page links to, named for the notes wording.")
     notes: NotesSpec = NotesSpec()
-    kinds: dict[Id, Text] = Field(min_length=1)
+    kinds: dict[Id, KindSpec] = Field(min_length=1)
     plans: dict[Id, PlanSpec] = Field(min_length=1)
     billing: dict[Id, BillingSpec] = Field(min_length=1)
     models: dict[Id, ModelSpec] = Field(min_length=1)
