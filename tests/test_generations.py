@@ -13,7 +13,7 @@ from bot.retrieval import Retriever
 from bot.service import make_bot
 from bot.store import MAX_SEGMENTS, Store, build_index
 from bot.syncstate import PageState, SyncState
-from bot.ingest import file_sha
+from bot.ingest import file_sha, load_chunks
 from tests.conftest import PAGE_ID, run_chroma, run_cli
 from tests.openai_stub import OpenAIStub
 
@@ -34,14 +34,22 @@ def _collections(store: Store) -> set[str]:
     return {c.name for c in store.client.list_collections()}
 
 
-def test_only_changed_pages_are_parsed(settings) -> None:
+def test_only_changed_pages_and_their_twins_are_parsed(settings) -> None:
     (settings.pages_path / "second.mdx").write_text("# Second\n\n## Part\n\nA second fixture page (test only).\n")
     store = Store(settings)
-    assert build_index(settings, store).parsed == 2
+    assert build_index(settings, store).parsed == 3  # the English page, its Korean twin, the fixture page
     assert build_index(settings, store).parsed == 0
-    _edit(settings, "Kling", "Kling 2.1")
+    (settings.pages_path / "second.mdx").write_text("# Second\n\n## Part\n\nEdited fixture page (test only).\n")
     report = build_index(settings, store)
-    assert report.parsed == 1 and report.embedded == 3 and report.changed
+    assert report.parsed == 1 and report.embedded == 1
+    # Whether a translation is stale depends on its English page: the twin is read again with it.
+    _edit(settings, "| **Seedream 4.0**             | Premium / Pro members who joined on or after Feb 25, 2026 |",
+          "| **Seedream 4.0**             | Premium / Pro members who joined on or after Feb 26, 2026 |")
+    report = build_index(settings, store)
+    assert report.parsed == 2
+    full = [c.id for c in load_chunks(settings.pages_path, settings.docs_base_url, settings.chunk_tokens)]
+    assert list(store.manifest().ids) == full  # incremental equals a build from scratch
+    assert any(c.stale for c in load_chunks(settings.pages_path, settings.docs_base_url, settings.chunk_tokens))
 
 
 def test_segments_stay_unchanged_and_get_compacted(settings) -> None:
