@@ -13,6 +13,9 @@ def main(argv: list[str] | None = None) -> None:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
     os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+    from bot.threads import limit_native_threads
+
+    limit_native_threads()  # one native thread per request worker, before numpy and the engine load
 
     import uvicorn
 

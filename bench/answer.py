@@ -35,6 +35,9 @@ def _pct(values: list[float], p: float) -> float:
 
 def main() -> None:
     """Run every question offline, then a sample through LLM mode against a local stub."""
+    from bot.threads import limit_native_threads
+
+    limit_native_threads()  # as every entry point: one native thread per worker
     with tempfile.TemporaryDirectory() as tmp:
         settings = get_settings(data_dir=Path(tmp) / "var")
         build_index(settings, Store(settings))

@@ -128,6 +128,9 @@ def run(mode: str, clients: int, rounds: int, grace: float, chroma_port: int | N
 
 def main() -> None:
     """Run the load test in the chosen store modes."""
+    from bot.threads import limit_native_threads
+
+    limit_native_threads()  # as every entry point: one native thread per worker
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--rounds", type=int, default=3)

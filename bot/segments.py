@@ -25,6 +25,7 @@ from bot.errors import BotError
 from bot.ingest import Chunk
 from bot.manifest import Manifest, Segment
 from bot.settings import Settings
+from bot.threads import all_cores
 
 log = logging.getLogger("bot.segments")
 
@@ -224,7 +225,9 @@ class Store:
             for start in range(0, len(new), batch):
                 part = new[start : start + batch]
                 docs = [c.embed_text for c in part]
-                col.add(ids=[c.id for c in part], embeddings=self.embedding(docs), documents=docs,
+                with all_cores():  # a batch spreads over every core; a query uses one
+                    vectors = self.embedding(docs)
+                col.add(ids=[c.id for c in part], embeddings=vectors, documents=docs,
                         metadatas=[{**c.metadata(), "text": c.text} for c in part])
                 ids += [c.id for c in part]
         except BaseException:

@@ -13,6 +13,10 @@ from pathlib import Path
 
 import pytest
 
+from bot.threads import limit_native_threads
+
+limit_native_threads()  # as every entry point: before numpy and the embedding engine load
+
 ROOT = Path(__file__).resolve().parent.parent
 PAGE = ROOT / "knowledge" / "help-center" / "en" / "troubleshooting" / "usage-plan" / "unlimited-benefit-scope.mdx"
 PAGE_ID = "en/troubleshooting/usage-plan/unlimited-benefit-scope"
