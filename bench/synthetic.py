@@ -30,7 +30,7 @@ def page_text(index: int, lang: str = "en", edit: int = 0) -> str:
              f"# {title}", "", f"> {NOTICE}", "", _sentence(rng, 30), ""]
     for s in range(4):
         lines += [f"## Part {s + 1}: {rng.choice(WORDS)} {rng.choice(WORDS)}", ""]
-        paragraph = " ".join(_sentence(rng) for _ in range(12))
+        paragraph = " ".join(_sentence(rng, 12) for _ in range(5))
         if s == 1 and edit:
             paragraph = f"Edited {edit} times: " + paragraph
         lines += [paragraph, "", "<Tip>", f"  {_sentence(rng)}", "</Tip>", ""]
