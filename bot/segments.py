@@ -1,4 +1,4 @@
-"""Chroma segments (immutable collections of content-addressed chunks) and the manifest record naming the live ones.
+"""Chroma segments (immutable collections of content-addressed chunks) and the manifest record naming them.
 
 A generation is published by one record write; segments are never changed once written, so a reader in
 any process (embedded or client/server) sees the old generation or the new one, never a half-built index.

@@ -53,9 +53,6 @@ class IndexReport:
     purged: int = 0
 
 
-SyncReport = IndexReport  # the name older callers import
-
-
 def build_index(settings: Settings, store: Store | None = None, *, fresh: bool = False,
                 clock: Callable[[], float] = time.time) -> IndexReport:
     """Bring the index up to date with the pages folder; a bad page raises before anything changes.
@@ -75,7 +72,7 @@ def build_index(settings: Settings, store: Store | None = None, *, fresh: bool =
         old_live = set(current.ids) if current else set()
         report = IndexReport(chunks=len(wanted), pages=len(pages), parsed=len({c.page_id for c in parsed}),
                              removed=len(old_live - live), unchanged=len(old_live & live))
-        if current is not None and pages == current.pages:
+        if current is not None and pages == current.pages and current.recipe == shape:
             manifest = current
         else:
             manifest = _next_generation(store, current, pages, wanted, parsed, shape, report, clock)
