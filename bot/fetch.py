@@ -58,7 +58,11 @@ def llms_urls(base_url: str) -> list[str]:
 
 
 def parse_llms(text: str, base_url: str) -> tuple[list[Listed], list[str]]:
-    """Return the pages llms.txt lists under the docs base, and the links it lists elsewhere."""
+    """Return the pages llms.txt lists under the docs base, and the links it lists elsewhere.
+
+    A link to another host under the same docs path (the site's canonical domain, when DOCS_BASE_URL
+    is a mirror) is fetched from DOCS_BASE_URL; with a docs base at the root, other hosts are skipped.
+    """
     base = base_url.rstrip("/") + "/"
     base_parts = urlsplit(base)
     pages: dict[str, Listed] = {}
@@ -66,7 +70,8 @@ def parse_llms(text: str, base_url: str) -> tuple[list[Listed], list[str]]:
     for href in LINK.findall(text):
         url = urljoin(base, href.strip())
         parts = urlsplit(url)
-        if (parts.scheme, parts.netloc) != (base_parts.scheme, base_parts.netloc) or not parts.path.startswith(base_parts.path):
+        same_site = (parts.scheme, parts.netloc) == (base_parts.scheme, base_parts.netloc)
+        if not parts.path.startswith(base_parts.path) or not (same_site or base_parts.path != "/"):
             skipped.append(url)
             continue
         path = unquote(parts.path[len(base_parts.path):]).strip("/")
@@ -75,7 +80,7 @@ def parse_llms(text: str, base_url: str) -> tuple[list[Listed], list[str]]:
         if not stem or not all(SEGMENT.match(s) and s not in (".", "..") for s in segments):
             skipped.append(url)
             continue
-        md_url = f"{parts.scheme}://{parts.netloc}{parts.path}" + ("" if path != stem else ".md")
+        md_url = f"{base_parts.scheme}://{base_parts.netloc}{parts.path}" + ("" if path != stem else ".md")
         pages.setdefault(stem, Listed(stem, md_url))
     return list(pages.values()), skipped
 

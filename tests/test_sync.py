@@ -190,17 +190,23 @@ def test_llms_txt_links_outside_the_docs_are_skipped() -> None:
 - [b](/docs/ko/b)
 - [c](https://help.example/docs/en/c.mdx#part)
 - [evil](/docs/../etc/passwd)
-- [other](https://elsewhere.example/docs/en/x.md)
 - [root](/pricing.md)
 - [dup](https://help.example/docs/en/a)
+- [canonical](https://www.help.example/docs/en/d.md)
+- [blog](https://elsewhere.example/blog/post.md)
 """
     pages, skipped = parse_llms(text, "https://help.example/docs")
     assert [(p.page_id, p.url) for p in pages] == [
         ("en/a", "https://help.example/docs/en/a.md"),
         ("ko/b", "https://help.example/docs/ko/b.md"),
         ("en/c", "https://help.example/docs/en/c.mdx"),
+        ("en/d", "https://help.example/docs/en/d.md"),  # the canonical host's page, fetched from the base
     ]
-    assert len(skipped) == 3 and all("a.md" not in s for s in skipped)
+    assert skipped == ["https://help.example/etc/passwd", "https://help.example/pricing.md",
+                       "https://elsewhere.example/blog/post.md"]
+    # With the docs at a site's root, another host's links are never taken for pages.
+    assert parse_llms("- [x](https://elsewhere.example/en/y.md)", "http://127.0.0.1:9") == (
+        [], ["https://elsewhere.example/en/y.md"])
 
 
 def test_cli_sync_json_then_dry_run(tmp_path: Path, site: SiteServer) -> None:
