@@ -2,23 +2,19 @@
 from __future__ import annotations
 
 import logging
-import re
-import sys
 import threading
 import time
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import bm25s
 import numpy as np
-import yaml
 from chromadb.api.models.Collection import Collection
 from rapidfuzz import fuzz, process
 
-from bot.errors import InputError, SourceError
+from bot.errors import InputError
+from bot.lexical import HANGUL, TOKEN, Glossary, row_terms, tokenize
 from bot.manifest import Manifest
-from bot.mdx import strip_markdown
 from bot.segments import IndexMissing, SearchUnavailable, Store
 
 __all__ = ["Glossary", "Health", "Hit", "IndexMissing", "Retriever", "SearchUnavailable", "Snapshot", "tokenize"]
@@ -28,13 +24,6 @@ log = logging.getLogger("bot.retrieval")
 RRF_K = 60
 CANDIDATES = 20
 MAX_QUERY_CHARS = 2000
-TOKEN = re.compile(r"\d+(?:\.\d+)+|\w+", re.U)
-HANGUL = re.compile(r"[\uac00-\ud7a3]")
-STOPWORDS = frozenset(
-    "a an and are as at be but by can do does for from get got has have how i if in is it its me my "
-    "of on or so than that the their then there these they this to was what when where which who "
-    "why will with you your i'm im".split()
-)
 MANIFEST_CHECK_SECONDS = 0.5
 MIN_LEXICAL = 0.5
 
@@ -71,46 +60,6 @@ class Hit:
             "chunk_id": self.chunk_id,
             "fetched_at": self.fetched_at or None,
         }
-
-
-def tokenize(text: str) -> list[str]:
-    """Return lexical terms: words, version numbers, joined neighbours, Hangul bigrams."""
-    words = [w for w in TOKEN.findall(strip_markdown(text).lower()) if w not in STOPWORDS]
-    terms = list(words)
-    # "nano banana" must meet "Nanobanana", "flux 2" must meet "Flux2".
-    terms += [a + b for a, b in zip(words, words[1:])]
-    for w in words:
-        # Korean particles stick to nouns ("크레딧은"); bigrams let them meet the bare noun.
-        if HANGUL.search(w) and len(w) > 2:
-            terms += [w[i : i + 2] for i in range(len(w) - 1)]
-    return terms
-
-
-class Glossary:
-    """Words customers write in other languages, mapped to the help center's English words."""
-
-    def __init__(self, terms: dict[str, str] | None = None) -> None:
-        self.terms = {str(k): str(v) for k, v in (terms or {}).items()}
-        self._keys = sorted(self.terms, key=len, reverse=True)
-
-    @classmethod
-    def load(cls, path: Path) -> Glossary:
-        """Read a glossary YAML file ({terms: {word: english}}); a missing file is an empty glossary."""
-        if not path.is_file():
-            return cls()
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        if not isinstance(data, dict) or not isinstance(data.get("terms", {}), dict):
-            raise SourceError("glossary must have a 'terms' mapping", file=str(path))
-        return cls(data.get("terms") or {})
-
-    def english(self, text: str) -> str:
-        """Return the English words for the glossary terms in text, longest terms first."""
-        found, rest = [], text
-        for key in self._keys:
-            if key in rest:
-                found.append(self.terms[key])
-                rest = rest.replace(key, " ")
-        return " ".join(found)
 
 
 class Snapshot:
@@ -223,7 +172,7 @@ class Retriever:
                 self._rows[seg.name] = self.store.rows(seg)
             rows.update(self._rows[seg.name])
         live = manifest.ids
-        terms = {cid: self._terms.get(cid) or _row_terms(rows[cid]) for cid in live}
+        terms = {cid: self._terms.get(cid) or row_terms(rows[cid]) for cid in live}
         self._terms = terms
         live_set = set(live)
         segments = [(self.store.collection(s.name), len(s.ids), sum(c not in live_set for c in s.ids))
@@ -382,9 +331,3 @@ class Retriever:
             if len(hits) == k:
                 break
         return hits
-
-
-def _row_terms(row: dict[str, Any]) -> list[str]:
-    """Return the lexical terms of a stored chunk: page title, section path and text."""
-    # Interned: a thousand pages repeat the same words a million times; kept once each, memory stays flat.
-    return [sys.intern(t) for t in tokenize(f"{row.get('page_title', '')} {row.get('section', '')} {row.get('text', '')}")]

@@ -23,6 +23,7 @@ from chromadb.api.types import Documents, EmbeddingFunction
 from bot.embeddings import embedder_key, make_embedding_function
 from bot.errors import BotError
 from bot.ingest import Chunk
+from bot.lexical import stored_terms
 from bot.manifest import Manifest, Segment
 from bot.settings import Settings
 from bot.threads import all_cores
@@ -228,7 +229,8 @@ class Store:
                 with all_cores():  # a batch spreads over every core; a query uses one
                     vectors = self.embedding(docs)
                 col.add(ids=[c.id for c in part], embeddings=vectors, documents=docs,
-                        metadatas=[{**c.metadata(), "text": c.text} for c in part])
+                        metadatas=[{**c.metadata(), "text": c.text, **stored_terms(c.page_title, c.section, c.text)}
+                                   for c in part])
                 ids += [c.id for c in part]
         except BaseException:
             self.drop([name])
