@@ -154,8 +154,14 @@ class Retriever:
                 self._checked = time.monotonic()
             return snap
 
-    def prepare(self) -> None:
-        """Load the live generation now; when search is down, log it and let the bot start anyway."""
+    def prepare(self, *, background: bool = False) -> None:
+        """Load the live generation now (or start loading it); when search is down, log it and carry on.
+
+        Until a background load ends, searches and health checks wait for it rather than fail.
+        """
+        if background:
+            self._load_in_background()
+            return
         try:
             self.load()
         except SearchUnavailable as err:
@@ -214,7 +220,7 @@ class Retriever:
         try:
             self.load()
         except SearchUnavailable as err:
-            log.warning("new index generation not loaded: %s", err.message)
+            log.warning("index generation not loaded: %s", err.message)
 
     def health(self) -> Health:
         """Return whether search can answer now and the generation it answers from."""

@@ -93,7 +93,8 @@ def make_bot(settings: Settings | None = None, *, today: Callable[[], date] = da
     store = ready_store(settings) if ensure_index else Store(settings)
     retriever = Retriever(store, Glossary.load(settings.glossary_file))
     if ensure_index:
-        retriever.prepare()  # the first customer waits for nothing: rows, lexical index, model and vectors loaded
+        # Rows, lexical index, model and vectors load while the rest starts; health and search wait for them.
+        retriever.prepare(background=True)
     engine = Engine.from_file(settings.rules_file)
     bot = SupportBot(settings, retriever=retriever, engine=engine,
                      conversations=ConversationStore(settings.db_url), today=today)
