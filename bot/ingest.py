@@ -74,12 +74,12 @@ def page_files(pages_dir: Path) -> dict[str, Path]:
 
 
 def recipe(base_url: str, max_tokens: int) -> str:
-    """Return a key of everything that shapes chunks: parser and chunker code, base URL, chunk size."""
-    from bot import twins
+    """Return a key of everything that shapes stored chunks: parser, chunker and tokenizer code, base URL, size."""
+    from bot import lexical, twins
     from bot.eligibility import reading
 
     digest = hashlib.sha256()
-    for module in (mdx, mdx_tree, tokens, twins, reading):
+    for module in (mdx, mdx_tree, tokens, twins, reading, lexical):
         digest.update(Path(module.__file__ or "").read_bytes())
     digest.update(Path(__file__).read_bytes())
     return f"{digest.hexdigest()[:16]}|{base_url.rstrip('/')}|{max_tokens}"

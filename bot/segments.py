@@ -220,8 +220,10 @@ class Store:
                 for start in range(0, len(wanted), IO_BATCH):
                     got = source.get(ids=list(wanted[start : start + IO_BATCH]),
                                      include=["embeddings", "metadatas", "documents"])
-                    col.add(ids=got["ids"], embeddings=got["embeddings"], metadatas=got["metadatas"],
-                            documents=got["documents"])
+                    # Terms are computed again: a copy is how stored terms catch up with the tokenizer.
+                    metas = [{**m, **stored_terms(str(m.get("page_title", "")), str(m.get("section", "")),
+                                                  str(m.get("text", "")))} for m in got["metadatas"] or []]
+                    col.add(ids=got["ids"], embeddings=got["embeddings"], metadatas=metas, documents=got["documents"])
                     ids += got["ids"]
             for start in range(0, len(new), batch):
                 part = new[start : start + batch]

@@ -75,7 +75,9 @@ def build_index(settings: Settings, store: Store | None = None, *, fresh: bool =
         if current is not None and pages == current.pages and current.recipe == shape:
             manifest = current
         else:
-            manifest = _next_generation(store, current, pages, wanted, parsed, shape, report, clock)
+            # New chunking or tokenizer code: stored terms are stale, so every live chunk is copied once.
+            rewrite = current is not None and current.recipe != shape
+            manifest = _next_generation(store, current, pages, wanted, parsed, shape, report, clock, rewrite)
             report.changed = True
         manifest, report.purged = _purge(store, manifest, clock)
         report.generation, report.segments = manifest.generation, len(manifest.segments)
@@ -86,7 +88,8 @@ def build_index(settings: Settings, store: Store | None = None, *, fresh: bool =
 
 
 def _next_generation(store: Store, current: Manifest | None, pages: dict[str, PageEntry], wanted: tuple[str, ...],
-                     parsed: list[Chunk], shape: str, report: IndexReport, clock: Callable[[], float]) -> Manifest:
+                     parsed: list[Chunk], shape: str, report: IndexReport, clock: Callable[[], float],
+                     rewrite: bool = False) -> Manifest:
     """Write the segments a new generation needs and publish it."""
     generation = (current.generation if current else 0) + 1
     live = set(wanted)
@@ -95,7 +98,7 @@ def _next_generation(store: Store, current: Manifest | None, pages: dict[str, Pa
     by_id = {c.id: c for c in parsed}
     new = [by_id[cid] for cid in dict.fromkeys(wanted) if cid not in stored]
     dead = sum(1 for s in segments for cid in s.ids if cid not in live)
-    if len(segments) + bool(new) > MAX_SEGMENTS or dead > MAX_DEAD_SHARE * len(live):
+    if rewrite or len(segments) + bool(new) > MAX_SEGMENTS or dead > MAX_DEAD_SHARE * len(live):
         copy = [(s, [cid for cid in s.ids if cid in live]) for s in segments]
         segments = [store.write_segment(generation, new, copy)]
         report.copied = sum(len(ids) for _, ids in copy)

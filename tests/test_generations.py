@@ -14,6 +14,7 @@ from bot.service import make_bot
 from bot.store import MAX_SEGMENTS, Store, build_index
 from bot.syncstate import PageState, SyncState
 from bot.ingest import file_sha, load_chunks
+from bot.lexical import terms_version
 from tests.conftest import PAGE_ID, run_chroma, run_cli
 from tests.openai_stub import OpenAIStub
 
@@ -98,6 +99,18 @@ def test_retired_segments_wait_for_the_grace_period(settings) -> None:
     again = build_index(settings, store, clock=lambda: now[0])
     assert not again.changed and again.purged == 1
     assert small.name not in _collections(store) and not store.manifest().retired
+
+
+def test_new_chunker_code_copies_vectors_with_fresh_terms(settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    store = Store(settings)
+    first = build_index(settings, store)
+    monkeypatch.setattr("bot.store.recipe", lambda base_url, max_tokens: "another-version")
+    again = build_index(settings, store)
+    assert again.changed and again.embedded == 0 and again.copied == first.chunks and again.segments == 1
+    rows = store.rows(store.manifest().segments[0])
+    assert all(r["terms_v"] == terms_version() and r["terms"] for r in rows.values())
+    assert not build_index(settings, store).changed
+    assert Retriever(store).search("Is Seedream 4.0 unlimited?", k=1)[0].section_id.endswith("#image-models")
 
 
 def test_hits_carry_the_page_fetch_time(settings) -> None:
