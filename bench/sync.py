@@ -66,11 +66,11 @@ def main() -> None:
                   f"embedded {last.index.embedded}) (target <= 2 s, nothing downloaded or embedded)")
 
             index, lang, page_id = page_ids(args.pages)[0]
-            before = {c.id for c in load_chunks(cfg.pages_path, cfg.docs_base_url, cfg.chunk_tokens)
+            before = {c.id for c in load_chunks(cfg.pages_path, cfg.docs_base_url, cfg.chunk_tokens, cfg.rules_file)
                       if c.page_id == page_id}
             (site_dir / f"{page_id}.md").write_text(page_text(index, lang, edit=1), encoding="utf-8")
             edited = sync_site(cfg, store=store)
-            after = {c.id for c in load_chunks(cfg.pages_path, cfg.docs_base_url, cfg.chunk_tokens)
+            after = {c.id for c in load_chunks(cfg.pages_path, cfg.docs_base_url, cfg.chunk_tokens, cfg.rules_file)
                      if c.page_id == page_id}
             changed = len(after - before)
             print(f"sync, one page edited: {len(edited.changed)} page changed, embedded {edited.index.embedded} of "

@@ -3,35 +3,39 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import os
-import threading
 import time
-from collections import deque
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
 from typing import Any, Literal
-from urllib.parse import urlsplit
 
 import anyio
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response, StreamingResponse
+from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict, Field
-from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from bot.conversation import StorageUnavailable, check_session_id
 from bot.errors import BotError, InputError
-from bot.service import MAX_MESSAGE_CHARS, SupportBot, make_bot
+from bot.guard import MAX_BODY_BYTES, OriginGuard, OriginPolicy, RequestLimits, error_body, error_response
+from bot.health import (SEARCH_UNAVAILABLE, Check, check_database, check_disk, check_index, check_rate_limits,
+                        is_search_failure, summarise)
+from bot.limits import RateLimited, RateLimiter
+from bot.service import MAX_COMMENT_CHARS, MAX_MESSAGE_CHARS, SupportBot, check_message, check_text, make_bot
 from bot.settings import Settings, get_settings
 from bot.types import Answer, Profile, StreamEvent
 from bot.widget import accepted_profile, widget_script
 
 log = logging.getLogger("bot.api")
 
-MAX_BODY_BYTES = 64 * 1024
 SESSION_PATTERN = r"^[A-Za-z0-9_-]{8,64}$"
 GENERIC_ERROR = "Something went wrong on our side. Please try again in a moment."
+METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+HEALTH_TIMEOUT = 3.0  # seconds per check: a hung database must not hang the probe
+HEALTH_REUSE = 1.0  # seconds a health result is reused: probing in a loop must not load the database
 _DONE = object()
 
 
@@ -57,122 +61,15 @@ class Workers:
         return await anyio.to_thread.run_sync(lambda: fn(*args, **kwargs), limiter=self._limiter)
 
 
-def error_body(code: str, message: str) -> dict[str, Any]:
-    """Return the JSON shape of every error."""
-    return {"error": {"code": code, "message": message}}
+@dataclass
+class Admission:
+    """What a chat request may use once it passed validation and the rate limits."""
 
-
-class RateLimiter:
-    """Sliding one-minute windows per IP address and per conversation, in memory."""
-
-    WINDOW = 60.0
-
-    def __init__(self, per_ip: int, per_session: int, clock: Any = time.monotonic) -> None:
-        self.limits = {"ip": per_ip, "session": per_session}
-        self.clock = clock
-        self.hits: dict[tuple[str, str], deque[float]] = {}
-        self.lock = threading.Lock()
-
-    def check(self, ip: str, session_id: str | None) -> None:
-        """Count one request, or raise a 429 ApiError with the seconds to wait."""
-        keys = [("ip", ip)] + ([("session", session_id)] if session_id else [])
-        now = self.clock()
-        with self.lock:
-            if len(self.hits) > 50_000:
-                self._sweep(now)
-            for key in keys:
-                limit = self.limits[key[0]]
-                window = self.hits.setdefault(key, deque())
-                while window and now - window[0] >= self.WINDOW:
-                    window.popleft()
-                if limit and len(window) >= limit:
-                    wait = max(1, math.ceil(window[0] + self.WINDOW - now))
-                    what = "this conversation" if key[0] == "session" else "your address"
-                    raise ApiError(429, "rate_limited", f"Too many messages from {what}: the limit is {limit} a minute. "
-                                                        f"Try again in {wait} seconds.", {"Retry-After": str(wait)})
-            for key in keys:
-                self.hits[key].append(now)
-
-    def _sweep(self, now: float) -> None:
-        """Forget keys idle for a whole window, so memory stays bounded."""
-        for key in [k for k, w in self.hits.items() if not w or now - w[-1] >= self.WINDOW]:
-            del self.hits[key]
-
-
-def _origin_of(url: str) -> str:
-    """Return scheme://host[:port] of a URL, lower-cased."""
-    parts = urlsplit(url.strip())
-    return f"{parts.scheme}://{parts.netloc}".lower() if parts.scheme and parts.netloc else ""
-
-
-class OriginPolicy:
-    """Which browser origins may call the API: the app's own, PUBLIC_URL's, and ALLOWED_ORIGINS."""
-
-    def __init__(self, origins: set[str], any_origin: bool = False) -> None:
-        self.origins, self.any_origin = origins, any_origin
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> OriginPolicy:
-        """Build the policy from settings."""
-        listed = [o.strip() for o in settings.allowed_origins.split(",") if o.strip()]
-        origins = {_origin_of(o) for o in listed if o != "*"} - {""}
-        if settings.public_url and _origin_of(settings.public_url):
-            origins.add(_origin_of(settings.public_url))
-        return cls(origins, "*" in listed)
-
-    def is_same_origin(self, origin: str, scope: Scope) -> bool:
-        """Return True when the origin is the address the request was sent to."""
-        host = Headers(scope=scope).get("host", "")
-        return bool(host) and origin.lower() == f"{scope.get('scheme', 'http')}://{host}".lower()
-
-    def allows(self, origin: str) -> bool:
-        """Return True when a cross-origin caller may use the API."""
-        return self.any_origin or origin.lower() in self.origins
-
-
-class GuardMiddleware:
-    """Refuse API calls from origins off the allow-list; add CORS headers for allowed ones."""
-
-    def __init__(self, app: ASGIApp, policy: OriginPolicy) -> None:
-        self.app, self.policy = app, policy
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not scope["path"].startswith("/api/"):
-            await self.app(scope, receive, send)
-            return
-        headers = Headers(scope=scope)
-        origin = headers.get("origin")
-        cross = origin is not None and not self.policy.is_same_origin(origin, scope)
-        if cross and not self.policy.allows(origin):
-            # No CORS headers: the browser keeps the page from reading anything of the API.
-            body = error_body("origin_not_allowed", f"The site {origin} is not allowed to use this chat API.")
-            await JSONResponse(body, status_code=403)(scope, receive, send)
-            return
-        cors = [(b"access-control-allow-origin", origin.encode("latin-1")), (b"vary", b"Origin"),
-                (b"access-control-expose-headers", b"Retry-After, X-Profile")] if cross and origin else []
-        if cross and scope["method"] == "OPTIONS" and "access-control-request-method" in headers:
-            preflight = Response(status_code=204, headers={"Access-Control-Allow-Methods": "GET, POST, OPTIONS",
-                                                           "Access-Control-Allow-Headers": "Content-Type",
-                                                           "Access-Control-Max-Age": "600"})
-            preflight.raw_headers.extend(cors)
-            await preflight(scope, receive, send)
-            return
-
-        length = headers.get("content-length", "")
-        if length.isdigit() and int(length) > MAX_BODY_BYTES:
-            # Refused before reading: a JSON error the widget can show (route limits catch chunked bodies).
-            too_big = JSONResponse(error_body("too_large", f"The request body is too large (limit {MAX_BODY_BYTES} bytes)."),
-                                   status_code=413)
-            too_big.raw_headers.extend(cors)
-            await too_big(scope, receive, send)
-            return
-
-        async def send_with_cors(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                message = {**message, "headers": [*message.get("headers", []), *cors]}
-            await send(message)
-
-        await self.app(scope, receive, send_with_cors if cors else send)
+    profile: Profile | None
+    status: str
+    session_id: str | None
+    signed: bool
+    expires: int | None
 
 
 class ProfileIn(BaseModel):
@@ -191,7 +88,8 @@ class ChatRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     message: str = Field(description=f"The customer's message (at most {MAX_MESSAGE_CHARS} characters).")
-    session_id: str | None = Field(None, description="Conversation id from an earlier answer; omit to start one.")
+    session_id: str | None = Field(None, description="Conversation id from an earlier answer; omit to start one. "
+                                                     "An id the server did not issue starts a new conversation.")
     profile: ProfileIn | None = Field(None, description="What the host site knows of the customer's subscription.")
     profile_sig: str | None = Field(None, max_length=128, description="Hex HMAC-SHA256 of the profile (required when WIDGET_SECRET is set).")
     profile_expires: int | None = Field(None, description="Unix time after which the profile signature is refused.")
@@ -205,7 +103,7 @@ class FeedbackRequest(BaseModel):
     session_id: str = Field(pattern=SESSION_PATTERN)
     turn_id: str = Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_-]+$")
     rating: Literal["up", "down"]
-    comment: str | None = Field(None, max_length=2000)
+    comment: str | None = Field(None, max_length=MAX_COMMENT_CHARS)
 
 
 def _client_ip(request: Request) -> str:
@@ -234,12 +132,8 @@ async def _stream_body(first: StreamEvent, events: Iterator[StreamEvent], worker
     while True:
         try:
             ev = await workers.run(next, events, _DONE)
-        except BotError as exc:
-            yield _sse("error", exc.to_dict())
-            return
-        except Exception:
-            log.exception("chat stream failed")
-            yield _sse("error", error_body("internal", GENERIC_ERROR))
+        except Exception as exc:
+            yield _sse("error", _failure(exc, "chat stream")[1])
             return
         if ev is _DONE:
             return
@@ -256,16 +150,34 @@ def _validation_message(exc: RequestValidationError) -> tuple[str, list[dict[str
     return "Invalid request: " + "; ".join(f"{f['field']}: {f['problem']}" for f in fields), fields
 
 
+def _failure(exc: Exception, where: str) -> tuple[int, dict[str, Any]]:
+    """Return the status and JSON body for an unexpected failure: search down, store down, or a bug."""
+    if isinstance(exc, InputError):
+        return 400, exc.to_dict()
+    if isinstance(exc, StorageUnavailable):
+        return 503, error_body("unavailable", exc.message)
+    if is_search_failure(exc):
+        # The search index (embedded store or Chroma server) failed: say so, not "something went wrong".
+        log.warning("%s: search index unavailable (%s: %s)", where, type(exc).__name__, str(exc)[:200])
+        return 503, error_body("search_unavailable", SEARCH_UNAVAILABLE)
+    log.error("%s failed", where, exc_info=exc)
+    return 500, error_body("internal", GENERIC_ERROR)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Answer every failure as {"error": {"code", "message"}}, never with a stack trace."""
 
     @app.exception_handler(ApiError)
     async def _api(request: Request, exc: ApiError) -> JSONResponse:
-        return JSONResponse(error_body(exc.code, exc.message), status_code=exc.status, headers=exc.headers)
+        return error_response(exc.status, exc.code, exc.message, exc.headers)
 
     @app.exception_handler(InputError)
     async def _input(request: Request, exc: InputError) -> JSONResponse:
         return JSONResponse(exc.to_dict(), status_code=400)
+
+    @app.exception_handler(RateLimited)
+    async def _limited(request: Request, exc: RateLimited) -> JSONResponse:
+        return error_response(429, exc.code, exc.message, {"Retry-After": str(exc.retry_after)})
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -279,37 +191,77 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         codes = {404: "not_found", 405: "method_not_allowed", 413: "too_large"}
         message = "The request body is too large." if exc.status_code == 413 else str(exc.detail)
-        return JSONResponse(error_body(codes.get(exc.status_code, "http_error"), message),
-                            status_code=exc.status_code, headers=getattr(exc, "headers", None))
+        return error_response(exc.status_code, codes.get(exc.status_code, "http_error"), message,
+                              getattr(exc, "headers", None))
 
-    @app.exception_handler(Exception)
-    async def _crash(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return JSONResponse(error_body("internal", GENERIC_ERROR), status_code=500)
+    @app.exception_handler(BotError)
+    async def _bot(request: Request, exc: BotError) -> JSONResponse:
+        status, body = _failure(exc, f"{request.method} {request.url.path}")
+        return JSONResponse(body, status_code=status)
+
+
+class Failsafe:
+    """Turn any exception a route lets escape into the JSON error (Starlette's own handler re-raises it)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def watch(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watch)
+        except Exception as exc:
+            status, body = _failure(exc, f"{scope['method']} {scope['path'][:100]}")
+            if not started:
+                await JSONResponse(body, status_code=status)(scope, receive, send)
 
 
 def add_routes(app: FastAPI, bot: SupportBot, settings: Settings, limiter: RateLimiter, policy: OriginPolicy) -> None:
-    """Add the API routes; each one parses, limits, calls the bot and serialises."""
+    """Add the API routes; each one validates, limits, calls the bot and serialises."""
 
     # Offline answers are CPU-bound: threads beyond the cores only fight over the GIL and widen the tail.
     capacity = settings.chat_concurrency if bot.mode == "llm" else min(settings.chat_concurrency, max(2, os.cpu_count() or 2))
     workers = Workers(capacity)
 
-    def admit(request: Request, req: ChatRequest) -> tuple[Profile | None, str]:
+    async def admit(request: Request, req: ChatRequest) -> Admission:
+        # Everything that needs no I/O is checked first: a refused request is never counted or stored.
         if isinstance(req.message, str) and len(req.message.strip()) > MAX_MESSAGE_CHARS:
             raise ApiError(413, "too_large", f"The message is too long ({len(req.message.strip())} characters; "
                                              f"the limit is {MAX_MESSAGE_CHARS}).")
-        limiter.check(_client_ip(request), req.session_id)
+        check_message(req.message)
+        if req.session_id is not None:
+            check_session_id(req.session_id)
         raw = req.profile.model_dump() if req.profile else None
-        return accepted_profile(raw, req.profile_sig, req.profile_expires, settings.widget_secret)
+        profile, status = accepted_profile(raw, req.profile_sig, req.profile_expires, settings.widget_secret)
+        bot.check_profile(profile)
+        await anyio.to_thread.run_sync(limiter.hit_ip, _client_ip(request))
+        # Only a conversation the server issued has a bucket; any other id starts a new conversation.
+        session_id = await anyio.to_thread.run_sync(bot.known_session, req.session_id)
+        if session_id is not None:
+            await anyio.to_thread.run_sync(limiter.hit_session, session_id)
+        signed = bool(settings.widget_secret) and status == "accepted"
+        return Admission(profile, status, session_id, signed, req.profile_expires if signed else None)
+
+    def ask_kwargs(a: Admission) -> dict[str, Any]:
+        return {"session_id": a.session_id, "profile": a.profile, "signed": a.signed, "signed_expires": a.expires}
 
     @app.post("/api/chat", tags=["chat"], max_body_size=MAX_BODY_BYTES, response_model=Answer)
     async def chat(request: Request, req: ChatRequest) -> Response:
         """Answer one message; returns the whole Answer as JSON."""
-        profile, status = admit(request, req)
-        answer = await workers.run(bot.ask, req.message, session_id=req.session_id, profile=profile)
+        admitted = await admit(request, req)
+        answer = await workers.run(bot.ask, req.message, **ask_kwargs(admitted))
         # Serialised by pydantic directly: FastAPI's generic encoder costs more than the offline answer.
-        return Response(answer.model_dump_json(), media_type="application/json", headers={"X-Profile": status})
+        return Response(answer.model_dump_json(), media_type="application/json",
+                        headers={"X-Profile": admitted.status})
 
     @app.post("/api/chat/stream", tags=["chat"], max_body_size=MAX_BODY_BYTES,
               response_class=StreamingResponse,
@@ -318,36 +270,56 @@ def add_routes(app: FastAPI, bot: SupportBot, settings: Settings, limiter: RateL
                                               "or an `error` event ({error: {code, message}})."}})
     async def chat_stream(request: Request, req: ChatRequest) -> StreamingResponse:
         """Answer one message as Server-Sent Events: token deltas, then the final Answer."""
-        profile, status = admit(request, req)
-        events = bot.stream(req.message, session_id=req.session_id, profile=profile)
+        admitted = await admit(request, req)
+        events = bot.stream(req.message, **ask_kwargs(admitted))
         # Pull the first event here so bad input still gets a plain JSON 400, not a broken stream.
         first = await workers.run(next, events, _DONE)
         if first is _DONE:
             raise RuntimeError("the answer stream ended without a final event")
         return StreamingResponse(_stream_body(first, events, workers), media_type="text/event-stream",
-                                 headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no", "X-Profile": status})
+                                 headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no",
+                                          "X-Profile": admitted.status})
 
     @app.post("/api/feedback", tags=["chat"], max_body_size=MAX_BODY_BYTES)
     async def feedback(request: Request, req: FeedbackRequest) -> dict[str, Any]:
         """Store a thumbs up/down (and an optional comment) on one answer."""
-        limiter.check(_client_ip(request), None)
+        check_session_id(req.session_id)
+        comment = check_text(req.comment, "the comment", MAX_COMMENT_CHARS) if req.comment is not None else None
+        await anyio.to_thread.run_sync(limiter.hit_ip, _client_ip(request))
         try:
-            await workers.run(bot.feedback, req.session_id, req.turn_id, req.rating, req.comment)
+            await workers.run(bot.feedback, req.session_id, req.turn_id, req.rating, comment)
         except InputError:
-            # Every other field was checked by the request model: what is left is an unknown turn.
+            # Every field was checked above: what is left is an unknown turn.
             raise ApiError(404, "not_found", "No such answer in this conversation.") from None
         return {"ok": True}
 
+    last: list[tuple[float, int, dict[str, Any]]] = []
+
     @app.get("/healthz", tags=["ops"])
     async def healthz() -> JSONResponse:
-        """Report whether search can answer, the index generation it serves, and which answer mode is on."""
-        index, generation, problem = await anyio.to_thread.run_sync(_index_health, bot)
-        body = {"status": "ok" if index else "degraded", "index": index, "generation": generation, "mode": bot.mode}
-        if problem:
-            body["problem"] = problem
-        return JSONResponse(body, status_code=200 if index else 503)
+        """Check the database, the search index, free disk and the rate-limit store; 503 when chats would fail."""
+        if last and time.monotonic() - last[0][0] < HEALTH_REUSE:
+            return JSONResponse(last[0][2], status_code=last[0][1])
+        checks: dict[str, Check] = {}
 
-    script = widget_script(sorted(policy.origins), policy.any_origin, settings.support_url)
+        async def run(name: str, fn: Any, *args: Any) -> None:
+            try:
+                with anyio.fail_after(HEALTH_TIMEOUT):
+                    checks[name] = await anyio.to_thread.run_sync(fn, *args, abandon_on_cancel=True)
+            except TimeoutError:
+                checks[name] = Check(False, f"no answer within {HEALTH_TIMEOUT:.0f} s")
+
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(run, "database", check_database, bot.conversations)
+            tg.start_soon(run, "index", check_index, bot.retriever)
+            tg.start_soon(run, "disk", check_disk, settings.data_dir, settings.min_free_disk_mb)
+            tg.start_soon(run, "rate_limits", check_rate_limits, limiter.healthy, limiter.shared)
+        status, body = summarise({n: checks[n] for n in ("database", "index", "disk", "rate_limits")}, bot.mode)
+        last[:] = [(time.monotonic(), status, body)]
+        return JSONResponse(body, status_code=status)
+
+    script = widget_script(sorted(policy.origins), policy.any_origin, settings.support_url,
+                           max_chars=MAX_MESSAGE_CHARS)
 
     @app.get("/widget.js", tags=["widget"], response_class=Response)
     async def widget_js() -> Response:
@@ -355,34 +327,43 @@ def add_routes(app: FastAPI, bot: SupportBot, settings: Settings, limiter: RateL
         return Response(script, media_type="application/javascript; charset=utf-8",
                         headers={"Cache-Control": "public, max-age=300", "X-Content-Type-Options": "nosniff"})
 
-
-def _index_health(bot: SupportBot) -> tuple[bool, int | None, str]:
-    """Return whether search can answer now, the generation it answers from, and why not."""
-    try:
-        health = bot.retriever.health()
-    except Exception:
-        log.exception("index check failed")
-        return False, None, "the index check failed"
-    return health.ok, health.generation, health.problem
+    add_fallbacks(app)
 
 
-def create_app(settings: Settings | None = None, bot: SupportBot | None = None, *, web: bool = True) -> FastAPI:
-    """Build the web app: API routes and the widget first, the Gradio page mounted at / last."""
+def add_fallbacks(app: FastAPI) -> None:
+    """Answer unknown /api/ paths with a JSON 404 and wrong methods with a JSON 405 naming the allowed ones."""
+    routes = [r for r in app.routes if isinstance(r, APIRoute)]
+
+    async def not_routed(request: Request) -> None:
+        allowed = sorted({m for r in routes if r.path_regex.match(request.url.path) for m in r.methods})
+        if allowed:
+            raise ApiError(405, "method_not_allowed", f"{request.method} is not allowed here; use {', '.join(allowed)}.",
+                           {"Allow": ", ".join(allowed)})
+        raise ApiError(404, "not_found", f"There is no API endpoint at {request.url.path[:100]}.")
+
+    # Routes added after the real ones, before the page is mounted at / (which would answer instead).
+    for route in routes:
+        if not route.path.startswith("/api/"):
+            others = [m for m in METHODS if m not in route.methods]
+            app.add_api_route(route.path, not_routed, methods=others, include_in_schema=False)
+    app.add_api_route("/api/{rest:path}", not_routed, methods=METHODS, include_in_schema=False)
+
+
+def create_app(settings: Settings | None = None, bot: SupportBot | None = None,
+               limiter: RateLimiter | None = None) -> FastAPI:
+    """Build the API app: JSON and streaming chat, feedback, health and the widget script (no page)."""
     settings = settings or get_settings()
-    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
     bot = bot or make_bot(settings, ensure_index=True)
-    limiter = RateLimiter(per_ip=settings.rate_limit_ip, per_session=settings.rate_limit_session)
+    limiter = limiter or RateLimiter(per_ip=settings.rate_limit_ip, per_session=settings.rate_limit_session,
+                                     storage_uri=settings.rate_limit_storage)
     policy = OriginPolicy.from_settings(settings)
     app = FastAPI(title="Carat support", version="1.0",
                   description="Answers questions about Carat from the help center; checks unlimited-model eligibility.")
     app.state.bot, app.state.settings, app.state.limiter = bot, settings, limiter
     install_error_handlers(app)
     add_routes(app, bot, settings, limiter, policy)
-    app.add_middleware(GuardMiddleware, policy=policy)
-    if web:
-        from bot.web import mount_web
-
-        app = mount_web(app, bot, settings, limiter)
+    # Last added runs first: origins are checked (and CORS added to every answer) before sizes.
+    app.add_middleware(Failsafe)
+    app.add_middleware(RequestLimits)
+    app.add_middleware(OriginGuard, policy=policy)
     return app

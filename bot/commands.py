@@ -27,6 +27,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     register_answering(sub)
 
+    p = sub.add_parser("check-docs", help="list where help pages contradict each other (and twins that are missing or behind)")
+    p.add_argument("--pages", default=None, help="help-center folder (default: the configured one)")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=cmd_check_docs)
+
     p = sub.add_parser("settings", help="list settings with their defaults")
     p.add_argument("--markdown", action="store_true", help="print the README table")
     p.set_defaults(func=cmd_settings)
@@ -78,6 +83,18 @@ def cmd_search(args: argparse.Namespace) -> int:
         print(f"{n}. [{h.score:.4f}] {h.section or h.page_title}\n   {h.url}")
         print("   " + h.text.replace("\n", "\n   ")[:600])
     return 0
+
+
+def cmd_check_docs(args: argparse.Namespace) -> int:
+    """Print where the help pages disagree with each other; exit 1 when any do."""
+    from pathlib import Path
+
+    from bot.docs_check import run
+
+    settings = get_settings()
+    report = run(settings.rules_file, Path(args.pages) if args.pages else settings.pages_path, settings.docs_base_url)
+    print(json.dumps(report.to_dict(), ensure_ascii=False, indent=2) if args.json else report.text())
+    return 0 if report.ok else 1
 
 
 def settings_table() -> str:

@@ -2,29 +2,44 @@
 from __future__ import annotations
 
 import json
+import logging
 import re
+import secrets
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, Text, create_engine, select
+from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, Text, create_engine, select, text, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
-from bot.errors import InputError
+from bot.errors import BotError, InputError
 from bot.types import Answer, Profile
+
+log = logging.getLogger("bot.conversation")
 
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 # Phone numbers: 8+ digits with optional separators, +country, or Korean 010-xxxx-xxxx forms.
 PHONE = re.compile(r"(?<![\w.])(?:\+?\d[\d\s().-]{6,}\d)(?![\w.])")
-SESSION_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+SESSION_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")  # always fullmatch: "$" would accept a trailing newline
+# What no database column may hold: NUL (PostgreSQL refuses it) and lone surrogates (not encodable as UTF-8).
+UNSTORABLE = re.compile(r"[\x00\ud800-\udfff]")
+
+
+class StorageUnavailable(BotError):
+    """The conversation database cannot be reached or written (down, full, read-only)."""
+
+    code = "unavailable"
 
 
 def mask_pii(text: str) -> str:
-    """Return text with e-mail addresses and phone numbers masked."""
-    text = EMAIL.sub("[email]", text)
+    """Return text with e-mail addresses and phone numbers masked (and nothing a database refuses)."""
+    text = EMAIL.sub("[email]", UNSTORABLE.sub("\ufffd", text))
     return PHONE.sub(lambda m: "[phone]" if sum(c.isdigit() for c in m.group(0)) >= 8 else m.group(0), text)
 
 
@@ -59,16 +74,32 @@ class TurnRow(_Base):
 
 @dataclass
 class Conversation:
-    """A session as the answerers see it: remembered facts and recent turns."""
+    """A session as the answerers see it: remembered facts, recent turns, notes for this turn's answer."""
 
     id: str
     facts: dict[str, Any] = field(default_factory=dict)
     turns: list[dict[str, Any]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
     @property
     def profile(self) -> Profile:
         """Return the profile facts the customer stated so far."""
         return Profile.model_validate({k: v for k, v in self.facts.get("profile", {}).items() if v})
+
+    @property
+    def signed_profile(self) -> Profile | None:
+        """Return the profile the host site signed for this conversation, unless it has expired."""
+        signed = self.facts.get("signed_profile")
+        if not signed:
+            return None
+        expires = signed.get("expires")
+        if expires is not None and datetime.now(timezone.utc).timestamp() > expires:
+            return None
+        return Profile.model_validate({k: v for k, v in signed.items() if k != "expires" and v})
+
+    def sign(self, profile: Profile, expires: int | None = None) -> None:
+        """Remember a host-signed profile: it outranks anything a message claims, on this turn and later ones."""
+        self.facts["signed_profile"] = {**profile.model_dump(mode="json", exclude_none=True), "expires": expires}
 
 
 def _now() -> datetime:
@@ -76,29 +107,53 @@ def _now() -> datetime:
 
 
 def new_session_id() -> str:
-    """Return a fresh random session id."""
-    return uuid.uuid4().hex
+    """Return a fresh random session id (192 bits, URL-safe): only the server issues them."""
+    return secrets.token_urlsafe(24)
+
+
+def check_session_id(session_id: str) -> str:
+    """Return a well-formed session id, or raise InputError."""
+    if not isinstance(session_id, str) or not SESSION_ID.fullmatch(session_id):
+        raise InputError("session_id must be 8-64 letters, digits, '-' or '_'")
+    return session_id
 
 
 class ConversationStore:
     """Sessions and turns in any SQLAlchemy database; text is masked before it is written."""
 
     def __init__(self, url: str) -> None:
-        self.engine: Engine = create_engine(url, future=True)
-        _Base.metadata.create_all(self.engine)
+        # pre_ping: a connection broken by a database restart is replaced, not handed to a request.
+        self.engine: Engine = create_engine(url, future=True, pool_pre_ping=True)
+        try:
+            _Base.metadata.create_all(self.engine)
+        except IntegrityError:
+            # Another app server created the tables at the same moment.
+            _Base.metadata.create_all(self.engine)
+
+    def ping(self) -> None:
+        """Run a trivial query; raise when the database cannot be reached."""
+        with self.engine.connect() as db:
+            db.execute(text("SELECT 1"))
+
+    def exists(self, session_id: str) -> bool:
+        """Return True when a well-formed session id names a stored conversation."""
+        check_session_id(session_id)
+        with self._guard(), Session(self.engine) as db:
+            return db.get(SessionRow, session_id) is not None
 
     def load(self, session_id: str | None, history_turns: int = 20) -> Conversation:
-        """Return the conversation, or a new empty one (ids are checked, never trusted as SQL)."""
+        """Return the conversation; an unknown id starts a new one under a server-issued id."""
         if session_id is None:
             return Conversation(new_session_id())
-        if not SESSION_ID.match(session_id):
-            raise InputError("session_id must be 8-64 letters, digits, '-' or '_'")
-        with Session(self.engine) as db:
+        check_session_id(session_id)
+        with self._guard(), Session(self.engine) as db:
             row = db.get(SessionRow, session_id)
             if row is None:
-                return Conversation(session_id)
+                # Ids are issued by the server: a client-chosen one is replaced, never adopted.
+                return Conversation(new_session_id())
             turns = db.scalars(
-                select(TurnRow).where(TurnRow.session_id == session_id).order_by(TurnRow.seq.desc()).limit(history_turns)
+                select(TurnRow).where(TurnRow.session_id == session_id)
+                .order_by(TurnRow.seq.desc(), TurnRow.created_at.desc()).limit(history_turns)
             ).all()
             return Conversation(session_id, dict(row.facts or {}), [
                 {"id": t.id, "question": t.question, "answer": t.answer, "route": t.route,
@@ -116,13 +171,11 @@ class ConversationStore:
             "retrieved": [r.model_dump() for r in answer.retrieved[:5]],
             "pending": conv.facts.get("pending"),
         }
-        with Session(self.engine) as db, db.begin():
-            row = db.get(SessionRow, conv.id)
-            if row is None:
-                row = SessionRow(id=conv.id, created_at=now, updated_at=now, facts={})
-                db.add(row)
-            row.facts = json.loads(json.dumps(conv.facts, default=str))
-            row.updated_at = now
+        facts = json.loads(json.dumps(conv.facts, default=str))
+        with self._guard(), Session(self.engine) as db, db.begin():
+            # Two servers may store the first turn of one conversation at once: insert-if-absent, then update.
+            _ensure_session(db, conv.id, now)
+            db.execute(update(SessionRow).where(SessionRow.id == conv.id).values(facts=facts, updated_at=now))
             last = db.scalar(select(TurnRow.seq).where(TurnRow.session_id == conv.id).order_by(TurnRow.seq.desc()).limit(1))
             seq = (last or 0) + 1
             db.add(TurnRow(
@@ -136,7 +189,7 @@ class ConversationStore:
         """Store a thumbs up/down (and an optional comment) on a turn of the session."""
         if rating not in ("up", "down"):
             raise InputError("rating must be 'up' or 'down'")
-        with Session(self.engine) as db, db.begin():
+        with self._guard(), Session(self.engine) as db, db.begin():
             turn = db.get(TurnRow, turn_id)
             if turn is None or turn.session_id != session_id:
                 raise InputError("no such turn in this session")
@@ -151,3 +204,27 @@ class ConversationStore:
                        "route": t.route, "mode": t.mode, "language": t.language, "top_score": t.top_score,
                        "rating": t.rating, "comment": t.comment, "created_at": t.created_at.isoformat(),
                        **(t.data or {})}
+
+    @contextmanager
+    def _guard(self) -> Iterator[None]:
+        """Turn a database outage (down, full disk, read-only) into StorageUnavailable."""
+        try:
+            yield
+        except DBAPIError as exc:
+            if not (isinstance(exc, (OperationalError, InterfaceError)) or exc.connection_invalidated):
+                raise  # a bug, not an outage
+            log.warning("conversation database unavailable: %s", type(exc.orig).__name__)
+            raise StorageUnavailable("The conversation store is unavailable right now. "
+                                     "Please try again in a moment.") from exc
+
+
+def _ensure_session(db: Session, session_id: str, now: datetime) -> None:
+    """Insert the session row unless it exists; two servers storing one first turn at once both succeed."""
+    values = {"id": session_id, "created_at": now, "updated_at": now, "facts": {}}
+    dialect = db.get_bind().dialect.name
+    if dialect in ("postgresql", "sqlite"):
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        db.execute(insert(SessionRow).values(**values).on_conflict_do_nothing(index_elements=["id"]))
+    elif db.get(SessionRow, session_id) is None:
+        db.add(SessionRow(**values))
+        db.flush()

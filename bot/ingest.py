@@ -3,15 +3,15 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from bot import mdx, mdx_tree, tokens
-from bot.errors import SourceError
-from bot.manifest import PageEntry
-from bot.mdx import LANG_DIR, PAGE_SUFFIXES, Block, Page, Section, load_pages, parse_page, strip_markdown
+from bot.mdx import Block, Page, Section, load_pages, strip_markdown
 from bot.tokens import count_tokens, encoding
+
+
+CHUNK_FORMAT = "v2"  # bump when the metadata stored with chunks changes
 
 
 @dataclass(frozen=True)
@@ -30,6 +30,7 @@ class Chunk:
     lang: str = "en"
     page_key: str = ""
     stale: bool = False
+    disputed: bool = False
 
     @property
     def embed_text(self) -> str:
@@ -45,88 +46,47 @@ class Chunk:
         return data
 
 
-def chunk_pages(pages: list[Page], max_tokens: int) -> list[Chunk]:
-    """Return the chunks of every page, in reading order; a twin page out of step with its English page is marked stale."""
-    from bot.twins import stale_pages
+def chunk_pages(pages: list[Page], max_tokens: int, disputed: set[tuple[str, int]] = frozenset()) -> list[Chunk]:  # type: ignore[assignment]
+    """Return the chunks of every page, in reading order.
 
-    stale = stale_pages(pages)
-    return [c for page in pages for s in page.sections for c in chunk_section(page, s, max_tokens, stale=page.id in stale)]
-
-
-def load_chunks(pages_dir: Path, base_url: str, max_tokens: int) -> list[Chunk]:
-    """Parse the pages folder and chunk it."""
-    return chunk_pages(load_pages(pages_dir, base_url), max_tokens)
-
-
-def page_files(pages_dir: Path) -> dict[str, Path]:
-    """Return the page files under pages_dir by page id; refuse a missing or empty folder."""
-    if not pages_dir.is_dir():
-        raise SourceError("help-center folder does not exist", file=str(pages_dir))
-    files: dict[str, Path] = {}
-    for path in sorted(p for p in pages_dir.rglob("*") if p.suffix in PAGE_SUFFIXES and p.is_file()):
-        page_id = path.relative_to(pages_dir).with_suffix("").as_posix()
-        if page_id in files:
-            raise SourceError(f"two files for one page ({files[page_id].name} and {path.name})", file=str(path))
-        files[page_id] = path
-    if not files:
-        raise SourceError("no help-center pages (.mdx or .md) found", file=str(pages_dir))
-    return files
-
-
-def recipe(base_url: str, max_tokens: int) -> str:
-    """Return a key of everything that shapes stored chunks: parser, chunker and tokenizer code, base URL, size."""
-    from bot import lexical, twins
-    from bot.eligibility import reading
-
-    digest = hashlib.sha256()
-    for module in (mdx, mdx_tree, tokens, twins, reading, lexical):
-        digest.update(Path(module.__file__ or "").read_bytes())
-    digest.update(Path(__file__).read_bytes())
-    return f"{digest.hexdigest()[:16]}|{base_url.rstrip('/')}|{max_tokens}"
-
-
-def file_sha(path: Path) -> str:
-    """Return the SHA-256 of a file's bytes."""
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def _page_key(page_id: str) -> str:
-    """Return a page id without its language folder, as Page.key does, without parsing the page."""
-    head, _, rest = page_id.partition("/")
-    return rest if rest and LANG_DIR.match(head) else page_id
-
-
-def chunk_changed(pages_dir: Path, base_url: str, max_tokens: int, known: Mapping[str, PageEntry],
-                  fetched: Mapping[str, tuple[str, str]]) -> tuple[dict[str, PageEntry], list[Chunk]]:
-    """Return every page's entry and the chunks of the pages read again; unchanged files are not parsed.
-
-    A page is read again when its file changed, or when a twin of it in another language changed,
-    appeared or went (whether a translation is stale depends on its English page). fetched maps a
-    page id to (sha, time) of the copy a sync wrote; the time counts only for that copy.
+    A twin page out of step with its English page is marked stale; a section holding a statement other pages
+    contradict ((page id, line) in `disputed`) is marked disputed, so answers prefer another and say so.
     """
     from bot.twins import stale_pages
 
-    files = page_files(pages_dir)
-    shas = {pid: file_sha(path) for pid, path in files.items()}
-    touched = {pid for pid in files if pid not in known or known[pid].sha != shas[pid]} | (set(known) - set(files))
-    keys = {_page_key(pid) for pid in touched}
-    parsed = [parse_page(files[pid], root=pages_dir, base_url=base_url) for pid in files if _page_key(pid) in keys]
-    stale = stale_pages(parsed)
-    chunks: list[Chunk] = []
-    ids: dict[str, tuple[str, ...]] = {}
-    for page in parsed:
-        new = [c for s in page.sections for c in chunk_section(page, s, max_tokens, stale=page.id in stale)]
-        chunks += new
-        ids[page.id] = tuple(c.id for c in new)
-    pages: dict[str, PageEntry] = {}
-    for page_id in files:
-        synced_sha, fetched_at = fetched.get(page_id, ("", ""))
-        pages[page_id] = PageEntry(shas[page_id], ids[page_id] if page_id in ids else known[page_id].ids,
-                                   fetched_at if synced_sha == shas[page_id] else "")
-    return pages, chunks
+    stale = stale_pages(pages)
+    return [c for page in pages for c in chunk_page(page, max_tokens, page.id in stale, disputed_sections(page, disputed))]
 
 
-def chunk_section(page: Page, section: Section, max_tokens: int, *, stale: bool = False) -> list[Chunk]:
+def disputed_sections(page: Page, disputed: Collection[tuple[str, int]]) -> tuple[bool, ...]:
+    """Return, per section of the page, whether it holds a disputed line."""
+    starts = [s.line for s in page.sections] + [10**9]
+    lines = [line for pid, line in disputed if pid == page.id]
+    return tuple(any(starts[n] <= line < starts[n + 1] for line in lines) for n in range(len(page.sections)))
+
+
+def chunk_page(page: Page, max_tokens: int, stale: bool, disputed: Sequence[bool]) -> list[Chunk]:
+    """Return the chunks of one page, its sections marked disputed as given."""
+    return [c for s, hot in zip(page.sections, disputed) for c in chunk_section(page, s, max_tokens, stale=stale, disputed=hot)]
+
+
+def load_chunks(pages_dir: Path, base_url: str, max_tokens: int, rules: Path | None = None) -> list[Chunk]:
+    """Parse the pages folder and chunk it (with the rules file, sections other pages contradict are marked)."""
+    pages = load_pages(pages_dir, base_url)
+    return chunk_pages(pages, max_tokens, disputed_lines(pages, rules) if rules is not None and rules.is_file() else set())
+
+
+def disputed_lines(pages: list[Page], rules: Path) -> set[tuple[str, int]]:
+    """Return (page id, line) of statements that contradict the page the rules cite (or most pages)."""
+    from bot.docs_check import check_docs
+    from bot.eligibility import Engine
+
+    engine = Engine.from_file(rules)
+    preferred = engine.book.spec.source.page
+    return {(s.page, s.line) for c in check_docs(engine, pages).contradictions for s in c.minority(preferred)}
+
+
+def chunk_section(page: Page, section: Section, max_tokens: int, *, stale: bool = False, disputed: bool = False) -> list[Chunk]:
     """Cut one section into chunks: a table row each, cards each, prose packed up to max_tokens."""
     pieces: list[tuple[str, str, int]] = []  # (kind, text, line)
     buffer: list[Block] = []
@@ -155,10 +115,11 @@ def chunk_section(page: Page, section: Section, max_tokens: int, *, stale: bool 
     breadcrumb = section.breadcrumb
     out = []
     for kind, text, line in pieces:
-        marker = "\nstale" if stale else ""  # staleness is part of what is stored, so it gets its own id
+        # What is stored beside the vector (language, staleness) is part of the id, so a change re-stores the chunk.
+        marker = f"\n{CHUNK_FORMAT}\n{page.lang}" + ("\nstale" if stale else "") + ("\ndisputed" if disputed else "")
         digest = hashlib.sha256(f"{section.id}\n{page.title}\n{breadcrumb}\n{text}{marker}".encode()).hexdigest()[:24]
         out.append(Chunk(digest, page.id, page.title, section.id, breadcrumb, section.url, kind, line, text,
-                         page.lang, page.key, stale))
+                         page.lang, page.key, stale, disputed))
     return _dedupe(out)
 
 

@@ -52,6 +52,15 @@ class Glossary:
             raise SourceError("glossary must have a 'terms' mapping", file=str(path))
         return cls(data.get("terms") or {})
 
+    def pairs(self, text: str) -> list[tuple[str, str]]:
+        """Return the glossary entries found in text (longest first), as (customer's words, help-center words)."""
+        found, rest = [], text.lower()
+        for key in self._keys:
+            if key.lower() in rest:
+                found.append((key, self.terms[key]))
+                rest = rest.replace(key.lower(), " ")
+        return found
+
     def english(self, text: str) -> str:
         """Return the English words for the glossary terms in text, longest terms first."""
         found, rest = [], text

@@ -10,11 +10,12 @@ FORMAT = 2
 
 @dataclass(frozen=True)
 class PageEntry:
-    """One indexed page: the hash of its file, its chunk ids in reading order, when it was fetched."""
+    """One indexed page: the hash of its file, its chunk ids in reading order, when it was fetched, its marks."""
 
     sha: str
     ids: tuple[str, ...]
     fetched_at: str = ""
+    marks: str = ""  # what other pages decided about its chunks (stale twin, disputed sections)
 
 
 @dataclass(frozen=True)
@@ -60,7 +61,7 @@ class Manifest:
         return json.dumps({
             "format": FORMAT, "generation": self.generation, "built_at": self.built_at,
             "embedder": self.embedder, "recipe": self.recipe,
-            "pages": {pid: [p.sha, list(p.ids), p.fetched_at] for pid, p in sorted(self.pages.items())},
+            "pages": {pid: [p.sha, list(p.ids), p.fetched_at, p.marks] for pid, p in sorted(self.pages.items())},
             "segments": [[s.name, list(s.ids)] for s in self.segments],
             "retired": [[r.name, r.at] for r in self.retired],
         }, separators=(",", ":"))
@@ -74,7 +75,7 @@ class Manifest:
         return cls(
             generation=int(data["generation"]), built_at=data["built_at"], embedder=data["embedder"],
             recipe=data["recipe"],
-            pages={pid: PageEntry(sha, tuple(ids), fetched) for pid, (sha, ids, fetched) in data["pages"].items()},
+            pages={pid: PageEntry(entry[0], tuple(entry[1]), *entry[2:]) for pid, entry in data["pages"].items()},
             segments=tuple(Segment(name, tuple(ids)) for name, ids in data["segments"]),
             retired=tuple(Retired(name, float(at)) for name, at in data["retired"]),
         )

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 from dataclasses import dataclass
@@ -43,7 +44,8 @@ class Hit:
     dense: float
     lexical: float
     lang: str = "en"
-    fetched_at: str = ""
+    disputed: bool = False  # other pages state this differently (the help center is being updated)
+    fetched_at: str = ""  # when the page was fetched from the published site ("" when not synced)
 
     def to_dict(self) -> dict[str, Any]:
         """Return the JSON shape printed by `search --json`."""
@@ -74,6 +76,17 @@ class Snapshot:
         self.by_id = {cid: rows[cid] for cid in self.ids}  # rows are shared with the cache, never copied
         corpus = [terms[cid] for cid in self.ids]
         self.vocab = sorted({t for doc in corpus for t in doc})
+        # How rare each word is across the help center: a question's rare words are what a passage must have.
+        df: dict[str, int] = {}
+        for doc in corpus:
+            for t in set(doc):
+                df[t] = df.get(t, 0) + 1
+        self.df = df
+        self.docs = len(corpus)
+        # Words of page titles and headings: what the help center is about, for telling on- from off-topic.
+        self.vocabulary = frozenset(t for r in self.by_id.values()
+                                    for t in tokenize(f"{r.get('page_title', '')} {r.get('section', '')}") if len(t) > 2)
+        self.languages = frozenset(r.get("lang") or "en" for r in self.by_id.values())
         # Which languages each page exists in: a question is answered from its own language's twin.
         self.langs: dict[str, set[str]] = {}
         for r in self.by_id.values():
@@ -242,24 +255,49 @@ class Retriever:
         return Health(True, snap.generation, "", int(head.get("generation", 0)))
 
     # --- search -----------------------------------------------------------------------------
+    def vocabulary(self) -> frozenset[str]:
+        """Return the words of the help center's page titles and headings."""
+        return self.current().vocabulary
+
+    def rarity(self, word: str) -> float:
+        """Return how rare a word is in the help center (inverse document frequency; unseen words are rarest)."""
+        snap = self.current()
+        stem = word.lower()
+        if HANGUL.search(stem) and len(stem) > 2:
+            stem = stem[:2]  # Korean words carry particles: their first two syllables are indexed on their own
+        df = snap.df.get(stem) or snap.df.get(stem.rstrip("s")) or 0
+        return math.log((snap.docs + 1) / (df + 0.5))
+
     def _embed(self, queries: list[str]) -> list[np.ndarray]:
         return [np.asarray(v, dtype=np.float32) for v in self.store.embedding.embed_query(queries)]
 
-    def _dense(self, snap: Snapshot, vectors: list[np.ndarray], want: int) -> list[dict[str, float]]:
-        """Return, per query vector, the `want` closest live chunks with their cosine similarity."""
-        found: list[dict[str, float]] = [{} for _ in vectors]
+    def _dense(self, snap: Snapshot, vector: np.ndarray, want: int, where: dict[str, Any] | None) -> dict[str, float]:
+        """Return the `want` closest live chunks (matching `where`) with their cosine similarity, closest first."""
+        sims: dict[str, float] = {}
         for col, size, dead in snap.segments:
             # A segment can still hold chunks no longer live: ask for enough to cover them.
-            got = col.query(query_embeddings=vectors, n_results=min(size, want + dead), include=["distances"])
-            for sims, ids, dists in zip(found, got["ids"], got["distances"] or []):
-                for cid, dist in zip(ids, dists):
-                    if cid in snap.by_id:
-                        sims[cid] = max(sims.get(cid, -1.0), 1.0 - float(dist))
-        return [dict(sorted(s.items(), key=lambda kv: -kv[1])[:want]) for s in found]
+            got = col.query(query_embeddings=[vector], n_results=min(size, want + dead), include=["distances"],
+                            **({"where": where} if where else {}))
+            for cid, dist in zip(got["ids"][0], (got["distances"] or [[]])[0]):
+                if cid in snap.by_id:
+                    sims[cid] = max(sims.get(cid, -1.0), 1.0 - float(dist))
+        return dict(sorted(sims.items(), key=lambda kv: -kv[1])[:want])
 
-    def search(self, query: str, k: int = 5, lang: str | None = None) -> list[Hit]:
-        """Return up to k sections for the query, best first; with lang, from that language's pages where they exist.
+    def _rankings(self, snap: Snapshot, vectors: list[np.ndarray], want: int, lang: str | None) -> list[dict[str, float]]:
+        """Return the dense rankings to fuse: the question in its language and in others, its English words in others.
 
+        Pages in the question's language and pages in other languages are searched apart: e5 ranks any passage
+        in the same language above the right passage in another, which a page without a twin needs.
+        """
+        wheres: list[dict[str, Any] | None] = [{"lang": lang}, {"lang": {"$ne": lang}}] \
+            if lang and len(snap.languages) > 1 else [None]
+        return [self._dense(snap, vector, want, where)
+                for n, vector in enumerate(vectors) for where in (wheres if n == 0 else wheres[-1:])]
+
+    def search(self, query: str, k: int = 5, lang: str | None = None, per_section: int = 1) -> list[Hit]:
+        """Return up to k hits for the query, best first, at most per_section from one section.
+
+        With lang, hits come from that language's pages where they exist (the English page otherwise).
         Raise SearchUnavailable when the index cannot answer.
         """
         query = (query or "").strip()
@@ -269,32 +307,32 @@ class Retriever:
             raise InputError(f"the question is too long ({len(query)} characters; the limit is {MAX_QUERY_CHARS})")
         # With a language, twins in other languages are skipped later: look at more candidates.
         want = CANDIDATES * (2 if lang else 1)
-        english = self.glossary.english(query) if HANGUL.search(query) else ""
+        english = self.glossary.english(query)
         # A Korean question is also searched by its English words: e5 otherwise favours the
         # few passages that happen to contain Korean labels.
-        queries = [query, english] if english else [query]
+        queries = [query, english] if english and HANGUL.search(query) else [query]
         snap = self.current()
         try:
             vectors = self._embed(queries)
         except Exception as err:  # noqa: BLE001 - a remote embedder can fail like the store
             raise SearchUnavailable(f"the question could not be embedded ({type(err).__name__})") from err
         try:
-            dense = self._dense(snap, vectors, want)
+            dense = self._rankings(snap, vectors, want, lang)
         except Exception as first:  # noqa: BLE001
             # The generation may have been dropped under a long-idle reader: load the live one, once.
             log.info("dense search failed on generation %s (%s); reloading", snap.generation, first)
             try:
                 snap = self.load()
-                dense = self._dense(snap, vectors, want)
+                dense = self._rankings(snap, vectors, want, lang)
             except SearchUnavailable:
                 raise
             except Exception as err:  # noqa: BLE001
                 raise SearchUnavailable(f"the help-center index cannot be searched ({type(err).__name__}); if it "
                                         "persists, run `python -m bot index --rebuild`") from err
-        return self._fuse(snap, query, english, dense, k, lang, want)
+        return self._fuse(snap, query, english, dense, k, lang, want, per_section)
 
     def _fuse(self, snap: Snapshot, query: str, english: str, dense: list[dict[str, float]], k: int,
-              lang: str | None, want: int) -> list[Hit]:
+              lang: str | None, want: int, per_section: int) -> list[Hit]:
         """Fuse the dense and lexical rankings by reciprocal rank; keep one hit per section."""
         dense_sim: dict[str, float] = {}
         ranked: list[list[str]] = []
@@ -303,9 +341,11 @@ class Retriever:
             for cid, sim in sims.items():
                 dense_sim[cid] = max(dense_sim.get(cid, 0.0), sim)
         lexical: dict[str, float] = {}
-        if english:
+        if english and HANGUL.search(query):
             # Hangul bigrams of a Korean question mostly hit the Korean UI labels: use exact words only.
             terms = tokenize(english) + [t for t in TOKEN.findall(query.lower()) if t in snap.vocab_set]
+        elif english:
+            terms = snap.expand(tokenize(query)) + tokenize(english)  # "dropping" also looks for "going down"
         else:
             terms = snap.expand(tokenize(query))
         if terms:
@@ -320,20 +360,20 @@ class Retriever:
             for rank, cid in enumerate(ids):
                 fused[cid] = fused.get(cid, 0.0) + 1.0 / (RRF_K + rank + 1)
         hits: list[Hit] = []
-        seen: set[str] = set()
+        seen: dict[str, int] = {}
         for cid in sorted(fused, key=lambda c: (-fused[c], c)):
             row = snap.by_id[cid]
-            if row["section_id"] in seen:
+            if seen.get(row["section_id"], 0) >= per_section:
                 continue
             row_lang = row.get("lang") or "en"
             if row.get("stale"):
                 continue  # a translation that no longer says what its English page says: the English page answers
             if lang and row_lang != lang and lang in snap.langs.get(page_key(row), ()):
                 continue  # its twin in the question's language answers instead
-            seen.add(row["section_id"])
+            seen[row["section_id"]] = seen.get(row["section_id"], 0) + 1
             hits.append(Hit(cid, row["section_id"], row["section"], row["page_title"], row["url"], row["text"],
                             row["kind"], fused[cid], dense_sim.get(cid, 0.0), lexical.get(cid, 0.0), row_lang,
-                            snap.fetched.get(row.get("page_id", ""), "")))
+                            bool(row.get("disputed")), snap.fetched.get(row.get("page_id", ""), "")))
             if len(hits) == k:
                 break
         return hits

@@ -1,6 +1,7 @@
 """The one answer API behind the CLI, the web app, the widget and the eval harness."""
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from datetime import date
 from typing import Any
@@ -10,7 +11,13 @@ from bot.errors import InputError
 from bot.settings import Settings, get_settings
 from bot.types import Answer, Profile, StreamEvent
 
-MAX_MESSAGE_CHARS = 4000
+# The one message limit: the API, the page's box, the widget and the README all use this number, and
+# retrieval accepts questions up to the same size.
+MAX_MESSAGE_CHARS = 2000
+MAX_COMMENT_CHARS = 2000
+# Control characters (tab and newlines aside) and lone surrogates: no customer types them, and some
+# databases cannot store them, so they are refused the same way everywhere.
+FORBIDDEN_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 
 
 class SupportBot:
@@ -25,7 +32,7 @@ class SupportBot:
         self.engine = engine
         self.conversations = conversations
         self.today = today
-        self.offline = OfflineAnswerer(retriever=retriever, engine=engine, today=today)
+        self.offline = OfflineAnswerer(retriever=retriever, engine=engine, today=today, settings=settings)
         self.llm = llm
 
     @property
@@ -33,35 +40,66 @@ class SupportBot:
         """Return 'llm' when a model is configured, else 'offline'."""
         return "llm" if self.llm is not None else "offline"
 
-    def ask(self, message: str, *, session_id: str | None = None, profile: Profile | None = None) -> Answer:
+    def ask(self, message: str, *, session_id: str | None = None, profile: Profile | None = None,
+            signed: bool = False, signed_expires: int | None = None) -> Answer:
         """Answer one message and remember the turn."""
         final: Answer | None = None
-        for event in self.stream(message, session_id=session_id, profile=profile):
+        for event in self.stream(message, session_id=session_id, profile=profile, signed=signed,
+                                 signed_expires=signed_expires):
             if event.type == "final":
                 final = event.answer
         assert final is not None
         return final
 
-    def stream(self, message: str, *, session_id: str | None = None,
-               profile: Profile | None = None) -> Iterator[StreamEvent]:
-        """Yield text deltas, then one final event carrying the whole Answer."""
+    def stream(self, message: str, *, session_id: str | None = None, profile: Profile | None = None,
+               signed: bool = False, signed_expires: int | None = None) -> Iterator[StreamEvent]:
+        """Yield text deltas, then one final event carrying the whole Answer.
+
+        `signed` marks a profile the host site signed (WIDGET_SECRET): the conversation keeps it and
+        nothing a message claims overrides it.
+        """
         message = check_message(message)
+        self.check_profile(profile)
         conv = self.conversations.load(session_id)
+        if signed and profile is not None:
+            conv.sign(profile, signed_expires)
         answerer = self.llm if self.llm is not None else self.offline
         final: Answer | None = None
+        noted = ""
         for event in answerer.stream(message, conv, profile):
+            # Notes (e.g. which plan was used, and why) are known once the answerer has read the message.
+            if not noted and conv.notes:
+                noted = "\n\n".join(dict.fromkeys(conv.notes)) + "\n\n"
+                yield StreamEvent(type="token", text=noted)
             if event.type == "final":
                 final = event.answer
             else:
                 yield event
         assert final is not None
-        final = final.model_copy(update={"session_id": conv.id})
+        final = final.model_copy(update={"session_id": conv.id, "answer": noted + final.answer})
         final.turn_id = self.conversations.save_turn(conv, message, final)
         yield StreamEvent(type="final", answer=final)
 
     def feedback(self, session_id: str, turn_id: str, rating: str, comment: str | None = None) -> None:
         """Store a thumbs up/down on a turn."""
+        if comment is not None:
+            comment = check_text(comment, "the comment", MAX_COMMENT_CHARS)
         self.conversations.record_feedback(session_id, turn_id, rating, comment)
+
+    def check_profile(self, profile: Profile | None) -> None:
+        """Refuse a profile naming a plan or billing cycle the rules do not know (InputError)."""
+        if profile is None or not hasattr(self.engine, "catalog"):
+            return
+        if profile.plan:
+            self.engine.catalog.resolve_plan(profile.plan)
+        if profile.billing:
+            self.engine.catalog.resolve_billing(profile.billing)
+
+    def known_session(self, session_id: str | None) -> str | None:
+        """Return the id when it names a stored conversation, None for a new one; refuse malformed ids."""
+        if session_id is None:
+            return None
+        return session_id if self.conversations.exists(session_id) else None
 
     def history(self, session_id: str) -> list[dict[str, Any]]:
         """Return the stored turns of a session, oldest first."""
@@ -69,16 +107,25 @@ class SupportBot:
 
 
 def check_message(message: Any) -> str:
-    """Return the stripped message, or raise InputError for empty, non-text or huge input."""
-    if not isinstance(message, str):
-        raise InputError("the message must be text")
-    message = message.strip()
+    """Return the stripped message, or raise InputError for empty, non-text, huge or unprintable input."""
+    message = check_text(message, "the message", MAX_MESSAGE_CHARS)
     if not message:
         raise InputError("the message is empty")
-    if len(message) > MAX_MESSAGE_CHARS:
-        raise InputError(f"the message is too long ({len(message)} characters; the limit is {MAX_MESSAGE_CHARS})",
-                         limit=MAX_MESSAGE_CHARS)
     return message
+
+
+def check_text(value: Any, what: str, limit: int) -> str:
+    """Return stripped text, or raise InputError when it is not text, too long or has forbidden characters."""
+    if not isinstance(value, str):
+        raise InputError(f"{what} must be text")
+    value = value.strip()
+    if len(value) > limit:
+        raise InputError(f"{what} is too long ({len(value)} characters; the limit is {limit})", limit=limit)
+    bad = FORBIDDEN_CHARS.search(value)
+    if bad:
+        kind = "an unpaired surrogate" if "\ud800" <= bad.group() <= "\udfff" else "a control character"
+        raise InputError(f"{what} contains {kind} (U+{ord(bad.group()):04X}), which is not allowed")
+    return value
 
 
 def make_bot(settings: Settings | None = None, *, today: Callable[[], date] = date.today,

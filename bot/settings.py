@@ -45,12 +45,27 @@ class Settings(BaseSettings):
     llm_timeout: float = Field(20.0, gt=0, description="Seconds before a model call times out.")
     llm_retries: int = Field(2, ge=0, le=6, description="Retries (with backoff) after a timeout, 429 or 5xx before answering offline.")
 
+    answer_min_dense: float = Field(0.80, ge=0, le=1, description="Least meaning-similarity (multilingual-e5) of a passage that answers a question; calibrated by bench/calibrate.py.")
+    answer_min_coverage: float = Field(0.3, ge=0, le=1, description="Least share of a question's key words a passage must contain to answer it.")
+    answer_close_dense: float = Field(0.87, ge=0, le=1, description="A passage this similar in meaning answers with half the key words (paraphrased questions).")
+    answer_sure_dense: float = Field(0.90, ge=0, le=1, description="A passage this similar in meaning answers whatever words it uses (above what unanswered questions reach).")
+    answer_min_title: float = Field(0.7, ge=0, le=1, description="A passage whose heading (or FAQ question) is this close to the question answers it even with fewer key words.")
+    off_topic_unless: float = Field(0.87, ge=0, le=1, description="A message with no product word is off-topic unless a passage is at least this similar.")
+    rank_dense: float = Field(1.0, ge=0, description="Weight of meaning-similarity when choosing the passage that leads an answer.")
+    rank_title: float = Field(0.5, ge=0, description="Weight of question-to-heading likeness when choosing the passage that leads an answer.")
+    rank_coverage: float = Field(0.3, ge=0, description="Weight of the question's key words found in a passage when choosing the one that leads.")
+    rank_entities: float = Field(0.4, ge=0, description="Weight of the models a question names being in a passage when choosing the one that leads.")
+    max_models_per_answer: int = Field(4, ge=1, le=20, description="Most models one answer gives verdicts for.")
+
     host: str = Field("127.0.0.1", description="Web app host.")
     port: int = Field(7860, description="Web app port.")
     public_url: str | None = Field(None, description="Public address of the web app (e.g. https://support.carat.im); its origin is always allowed to call the API.")
     allowed_origins: str = Field("", description="Comma-separated origins of sites that may embed the widget, e.g. 'https://carat.im,https://www.carat.im'; '*' allows any. The app's own origin is always allowed.")
     rate_limit_session: int = Field(20, ge=0, description="Chat requests per minute allowed for one conversation (0 turns the limit off).")
     rate_limit_ip: int = Field(60, ge=0, description="Chat requests per minute allowed from one IP address (0 turns the limit off).")
+    rate_limit_storage: str = Field("memory://", description="Where rate-limit counters live: 'memory://' (each app server counts alone) or 'redis://HOST:PORT/DB', shared by every app server.")
+    forwarded_allow_ips: str = Field("", description="Comma-separated addresses or networks (CIDR) of reverse proxies whose X-Forwarded-For and X-Forwarded-Proto are trusted; empty trusts none, '*' trusts any (only behind a proxy that overwrites them).")
+    min_free_disk_mb: int = Field(100, ge=0, description="/healthz reports unavailable when the disk holding DATA_DIR has less free space than this, in MB.")
     widget_secret: SecretStr | None = Field(None, description="HMAC-SHA256 key for signed widget profiles; when set, a profile without a valid signature is ignored.")
     chat_concurrency: int = Field(8, ge=1, le=256, description="Chat answers computed at the same time by the page and the API (offline answers: at most one per CPU core, at least 2).")
     support_url: str | None = Field(None, description="Where 'talk to a person' points (contact form, mailto: or chat link); unset shows the conversation reference to quote.")
@@ -64,6 +79,11 @@ class Settings(BaseSettings):
     def rules_file(self) -> Path:
         """Return the eligibility rules file."""
         return self.rules_path or self.knowledge_dir / "rules" / "eligibility.yaml"
+
+    @property
+    def cues_file(self) -> Path:
+        """Return the cue words customers use (handoff, profile-table, follow-up ...), per language."""
+        return self.knowledge_dir / "cues.yaml"
 
     @property
     def glossary_file(self) -> Path:

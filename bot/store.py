@@ -8,7 +8,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from bot.embeddings import embedder_key
-from bot.ingest import Chunk, chunk_changed, recipe
+from bot.incremental import chunk_changed, recipe
+from bot.ingest import Chunk
 from bot.manifest import Manifest, PageEntry, Retired
 from bot.segments import (
     IndexCorrupt,
@@ -63,14 +64,16 @@ def build_index(settings: Settings, store: Store | None = None, *, fresh: bool =
     store = store or Store(settings)
     with store.writing():
         current = None if fresh else store.manifest()
-        shape = recipe(settings.docs_base_url, settings.chunk_tokens)
+        shape = recipe(settings.docs_base_url, settings.chunk_tokens, settings.rules_file)
         known = current.pages if current is not None and current.recipe == shape else {}
-        pages, parsed = chunk_changed(settings.pages_path, settings.docs_base_url, settings.chunk_tokens, known,
-                                      SyncState.load(settings.pages_path).fetched())
+        changes = chunk_changed(settings.pages_path, settings.docs_base_url, settings.chunk_tokens, known,
+                                SyncState.load(settings.pages_path).fetched(), rules=settings.rules_file,
+                                cache=settings.data_dir / "pages.cache")
+        pages, parsed = changes.pages, changes.chunks
         wanted = tuple(cid for pid in sorted(pages) for cid in pages[pid].ids)
         live = set(wanted)
         old_live = set(current.ids) if current else set()
-        report = IndexReport(chunks=len(wanted), pages=len(pages), parsed=len({c.page_id for c in parsed}),
+        report = IndexReport(chunks=len(wanted), pages=len(pages), parsed=changes.parsed,
                              removed=len(old_live - live), unchanged=len(old_live & live))
         if current is not None and pages == current.pages and current.recipe == shape:
             manifest = current

@@ -18,7 +18,7 @@ import httpx
 
 from bot.errors import BotError, SourceError
 from bot.fetch import Fetcher, FetchError, Listed, llms_urls, parse_llms
-from bot.ingest import file_sha
+from bot.incremental import file_sha
 from bot.mdx import PAGE_SUFFIXES, parse_page
 from bot.segments import Store, now_iso
 from bot.settings import Settings

@@ -17,37 +17,27 @@ if TYPE_CHECKING:
 from bot.eligibility import TOOL_NAME as ELIGIBILITY_TOOL_NAME
 
 ELIGIBILITY_DESCRIPTION = """\
-Decide whether ONE Carat generation model is unlimited (no credit deduction) for a customer, or uses credits.
-
-Call it whenever a customer asks whether a model is unlimited / free / deducts credits for them, why credits \
-went down after using a model, or which models their plan covers (call once per model). Works for image models \
-(Nanobanana, Nanobanana Pro, Nanobanana 2, Z Image, ChatGPT Image 1.5 / 2.0, Seedream 4.0, Flux2 Pro, Grok \
-Imagine, Midjourney), video models (Carat Video / LTX, Seedance 2.0, Sora, Veo, Kling, Lip sync), agent \
-conversation models (Carat 1.0 Lite / 1.0 / Soul) and Agent 1.0 / 2.0. Names may be in any spelling or language.
-
-The answer comes from the official rules and MUST be trusted over anything you remember or infer: repeat its \
-`verdict` and `reason`, cite `source.url`, and mention `expires_on` and `notes` when present. Pass only facts the \
-customer stated; leave a field empty rather than guessing. If `verdict` is "unknown" and `missing` is not \
-empty, ask the customer for exactly those facts (plan, billing, signup_date, variant) and call again. If \
-`missing` is empty, the help page itself does not decide the case: say so and point to the `reason`. \
-An `error` in the result means the input was wrong (e.g. an unknown model, with suggestions): fix it or ask.\
+Decide from Carat's rules whether ONE image or video model is unlimited for the customer or uses credits. \
+Call it once per model asked about; names in any spelling or language. Repeat its verdict and reason; never \
+decide one yourself. unknown + missing: ask for those facts. An error names the right spelling.\
 """
 
 
 class EligibilityArgs(BaseModel):
     """Arguments of the eligibility tool."""
 
-    model: str = Field(description="Model name as the customer wrote it, e.g. 'nanobanana pro 4k', 'Seedream 4.0', 'LTX', '시드림'.")
-    variant: str | None = Field(None, description="Resolution or quality if the customer said it: 1K, 2K, 4K (Nanobanana Pro, Nanobanana 2) or Low, Medium (ChatGPT Image 2.0).")
-    plan: str | None = Field(None, description="The customer's plan if stated: Plus, Premium, Max, Pro or Business.")
-    billing: str | None = Field(None, description="Billing cycle if stated: monthly or annual.")
-    signup_date: str | None = Field(None, description="Day the customer signed up, YYYY-MM-DD, if stated.")
+    model: str = Field(description="Model name as written, e.g. 'Seedream 4.0'.")
+    variant: str = Field("", description="e.g. 1K, 4K, Medium, if said.")
+    plan: str = Field("", description="The customer's plan, if said.")
+    billing: str = Field("", description="monthly or annual, if said.")
+    signup_date: str = Field("", description="YYYY-MM-DD, if said.")
+    as_of: str = Field("", description="A future day asked about, YYYY-MM-DD.")
 
 
 def make_eligibility_tool(engine: Engine, today: date | Callable[[], date] | None = None) -> StructuredTool:
     """Return the eligibility engine as a LangChain tool answering in JSON."""
 
-    def as_of() -> date:
+    def day() -> date:
         """Return the day to answer for: fixed, from the given clock, or today."""
         if today is None:
             return date.today()
@@ -55,14 +45,16 @@ def make_eligibility_tool(engine: Engine, today: date | Callable[[], date] | Non
 
     def check_unlimited_eligibility(
         model: str,
-        variant: str | None = None,
-        plan: str | None = None,
-        billing: str | None = None,
-        signup_date: str | None = None,
+        variant: str = "",
+        plan: str = "",
+        billing: str = "",
+        signup_date: str = "",
+        as_of: str = "",
     ) -> str:
         """Return the verdict as JSON, or a JSON error the model can act on."""
         try:
-            verdict = engine.evaluate(model, variant, plan, billing, signup_date, as_of=as_of())
+            verdict = engine.evaluate(model, variant or None, plan or None, billing or None, signup_date or None,
+                                      as_of=as_of or day())
         except BotError as err:
             return json.dumps(err.to_dict(), ensure_ascii=False)
         return json.dumps(verdict.to_dict(), ensure_ascii=False)

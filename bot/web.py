@@ -1,6 +1,7 @@
 """The chat page: a Gradio Blocks UI over the bot, mounted at / of the FastAPI app."""
 
 import html
+import json
 import logging
 import os
 import re
@@ -12,8 +13,12 @@ from typing import Any
 from fastapi import FastAPI
 from pydantic import ValidationError
 
+from bot.conversation import StorageUnavailable
 from bot.errors import BotError
-from bot.service import MAX_MESSAGE_CHARS, SupportBot
+from bot.health import SEARCH_UNAVAILABLE, is_search_failure
+from bot.limits import RateLimited, RateLimiter
+from bot.page_guard import PageGuard
+from bot.service import MAX_MESSAGE_CHARS, SupportBot, check_message
 from bot.settings import Settings
 from bot.types import Answer, Profile
 
@@ -31,6 +36,7 @@ NOT_SET = "Not set"
 HANGUL = re.compile(r"[\uac00-\ud7a3]")
 BETWEEN_TAGS = re.compile(r">\s*\n\s*<")
 STREAM_EVERY = 0.05  # seconds between page updates while tokens arrive
+QUEUE_SIZE = 256  # page requests waiting for an answer slot; more get "busy" instead of growing memory
 
 ALLOWED_TAGS = {"p", "br", "strong", "em", "code", "pre", "ul", "ol", "li", "a", "blockquote", "h3", "h4",
                 "table", "thead", "tbody", "tr", "th", "td", "details", "summary", "div", "span", "hr"}
@@ -116,7 +122,7 @@ def _client_ip(request: Any) -> str:
     return getattr(client, "host", None) or "unknown"
 
 
-def make_respond(bot: SupportBot, settings: Settings, limiter: Any) -> Any:
+def make_respond(bot: SupportBot, settings: Settings, limiter: RateLimiter) -> Any:
     """Return the chat handler: streams one answer into the chat history."""
     import gradio as gr
 
@@ -135,13 +141,13 @@ def make_respond(bot: SupportBot, settings: Settings, limiter: Any) -> Any:
         yield history, "", {**state, "turns": turns}, gr.update(visible=False)
         text, last = "", 0.0
         try:
-            from bot.api import ApiError
-
-            try:
-                limiter.check(_client_ip(request), state.get("session_id"))
-            except ApiError as exc:
-                raise BotError(exc.message) from None
+            # Checked before counting: a refused message costs no rate-limit entry.
+            check_message(message)
             profile = profile_from_panel(plan, billing, signup)
+            bot.check_profile(profile)
+            limiter.hit_ip(_client_ip(request))
+            if state.get("session_id"):  # issued by the server and kept server-side in the page's state
+                limiter.hit_session(state["session_id"])
             for ev in bot.stream(message, session_id=state.get("session_id"), profile=profile):
                 if ev.type == "token":
                     text += ev.text
@@ -158,18 +164,25 @@ def make_respond(bot: SupportBot, settings: Settings, limiter: Any) -> Any:
                     handoff = (gr.update(visible=True, value=handoff_html(settings, answer.session_id))
                                if answer.route == "handoff" else gr.update(visible=False))
                     yield history, "", state, handoff
-        except BotError as exc:
-            history[-1] = {"role": "assistant", "content": safe_html(f"**Sorry, I could not answer that:** {exc.message}")}
+        except (RateLimited, StorageUnavailable) as exc:
+            history[-1] = {"role": "assistant", "content": safe_html(f"**Sorry:** {exc.message}")}
             yield history, "", {**state, "turns": turns}, gr.update()
-        except Exception:
-            log.exception("chat page answer failed")
-            history[-1] = {"role": "assistant", "content": safe_html("Something went wrong on our side. Please try again.")}
+        except Exception as exc:
+            if is_search_failure(exc):
+                log.warning("chat page: search index unavailable (%s)", type(exc).__name__)
+                reply = SEARCH_UNAVAILABLE
+            elif isinstance(exc, BotError):  # written for people: bad input, a date that does not exist
+                reply = f"**Sorry, I could not answer that:** {exc.message}"
+            else:
+                log.exception("chat page answer failed")
+                reply = "Something went wrong on our side. Please try again."
+            history[-1] = {"role": "assistant", "content": safe_html(reply)}
             yield history, "", {**state, "turns": turns}, gr.update()
 
     return respond
 
 
-def build_blocks(bot: SupportBot, settings: Settings, limiter: Any) -> Any:
+def build_blocks(bot: SupportBot, settings: Settings, limiter: RateLimiter) -> Any:
     """Build the Blocks of the chat page."""
     import gradio as gr
 
@@ -204,7 +217,11 @@ def build_blocks(bot: SupportBot, settings: Settings, limiter: Any) -> Any:
                                      max_length=MAX_MESSAGE_CHARS, placeholder="Type your question (English or 한국어)",
                                      autofocus=True)
                     send = gr.Button("Send", elem_id="send", variant="primary", scale=1, min_width=80)
-                gr.Examples(EXAMPLES, inputs=[box], label="Examples", elem_id="examples")
+                with gr.Row(elem_id="examples"):
+                    # Filled in the browser: an example costs no request to the server.
+                    for example in EXAMPLES:
+                        gr.Button(example, size="sm", variant="secondary", min_width=0).click(
+                            None, None, box, js=f"() => {json.dumps(example)}")
             with gr.Column(scale=1, min_width=240, elem_id="profile"):
                 gr.Markdown("### Your subscription\nOptional: lets the bot check what is unlimited for you.")
                 plan = gr.Radio([NOT_SET, *PLANS], value=NOT_SET, label="Plan", elem_id="profile-plan")
@@ -223,16 +240,21 @@ def build_blocks(bot: SupportBot, settings: Settings, limiter: Any) -> Any:
         clear.click(new_chat, None, outputs, api_visibility="undocumented")
         # The chat's own trash button empties the history: start a new conversation to match.
         chat.clear(new_chat, None, outputs, api_visibility="undocumented")
-    demo.queue(default_concurrency_limit=settings.chat_concurrency)
+    demo.queue(default_concurrency_limit=settings.chat_concurrency, max_size=QUEUE_SIZE)
     return demo
 
 
-def mount_web(app: FastAPI, bot: SupportBot, settings: Settings, limiter: Any) -> FastAPI:
+def mount_web(app: FastAPI, bot: SupportBot, settings: Settings, limiter: RateLimiter) -> FastAPI:
     """Mount the chat page at / (after every API route, which would otherwise be shadowed)."""
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     import gradio as gr
+    from starlette.routing import Mount
 
     demo = build_blocks(bot, settings, limiter)
-    return gr.mount_gradio_app(app, demo, path="/", css=CSS, ssr_mode=False, footer_links=[], show_error=False,
-                               theme=gr.themes.Default(primary_hue="indigo"))
+    app = gr.mount_gradio_app(app, demo, path="/", css=CSS, ssr_mode=False, footer_links=[], show_error=False,
+                              theme=gr.themes.Default(primary_hue="indigo"), max_file_size=0)
+    # Only the routes the page uses reach Gradio, and only with bodies the page would send.
+    page = next(r for r in app.routes if isinstance(r, Mount) and r.path == "")
+    page.app.add_middleware(PageGuard, blocks=demo)
+    return app

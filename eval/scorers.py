@@ -145,11 +145,15 @@ def tool_consistency(tool_calls: Sequence[Mapping[str, Any]], evaluate: Callable
     problems = []
     fold_value = canon or fold
     said = claims(answer) if (claims and answer is not None) else None
+    firsts: set[str] = set()
     for call in calls:
         args = call.get("args") or {}
         result = call.get("result") or {}
         label = str(args.get("model", "?"))
         problems += _call_problems(label, result, _safe(evaluate, args))
+        if label in firsts:
+            continue  # a second reading of the same question (the last day of a month, the other date order)
+        firsts.add(label)
         for key in ("plan", "billing", "signup_date"):
             given = (facts or {}).get(key, ...)
             used = args.get(key)

@@ -142,5 +142,11 @@ def test_tool_schema_and_description_guide_the_model() -> None:
     tool = make_eligibility_tool(ENGINE)
     schema = tool.tool_call_schema.model_json_schema()
     assert schema["required"] == ["model"]
-    assert set(schema["properties"]) == {"model", "variant", "plan", "billing", "signup_date"}
-    assert "trusted over" in tool.description and "missing" in tool.description
+    assert set(schema["properties"]) == {"model", "variant", "plan", "billing", "signup_date", "as_of"}
+    assert "never" in tool.description and "missing" in tool.description
+    # The schema is small: the model does not need the catalog (the engine resolves any spelling).
+    from langchain_core.utils.function_calling import convert_to_openai_tool
+
+    from bot.tokens import count_tokens
+
+    assert count_tokens(json.dumps(convert_to_openai_tool(tool))) < 300

@@ -13,7 +13,8 @@ from bot.retrieval import Retriever
 from bot.service import make_bot
 from bot.store import MAX_SEGMENTS, Store, build_index
 from bot.syncstate import PageState, SyncState
-from bot.ingest import file_sha, load_chunks
+from bot.incremental import file_sha
+from bot.ingest import load_chunks
 from bot.lexical import terms_version
 from tests.conftest import PAGE_ID, run_chroma, run_cli
 from tests.openai_stub import OpenAIStub
@@ -48,9 +49,9 @@ def test_only_changed_pages_and_their_twins_are_parsed(settings) -> None:
           "| **Seedream 4.0**             | Premium / Pro members who joined on or after Feb 26, 2026 |")
     report = build_index(settings, store)
     assert report.parsed == 2
-    full = [c.id for c in load_chunks(settings.pages_path, settings.docs_base_url, settings.chunk_tokens)]
+    full = [c.id for c in load_chunks(settings.pages_path, settings.docs_base_url, settings.chunk_tokens, settings.rules_file)]
     assert list(store.manifest().ids) == full  # incremental equals a build from scratch
-    assert any(c.stale for c in load_chunks(settings.pages_path, settings.docs_base_url, settings.chunk_tokens))
+    assert any(c.stale for c in load_chunks(settings.pages_path, settings.docs_base_url, settings.chunk_tokens, settings.rules_file))
 
 
 def test_segments_stay_unchanged_and_get_compacted(settings) -> None:

@@ -109,7 +109,7 @@ def test_queries_during_reindex_see_old_or_new_generation(settings) -> None:
     page = _page_file(settings)
     text = page.read_text(encoding="utf-8")
     page.write_text(text.replace("deducts many credits", "deducts a lot of credits"), encoding="utf-8")
-    new_ids = {c.id for c in load_chunks(settings.pages_path, settings.docs_base_url, settings.chunk_tokens)}
+    new_ids = {c.id for c in load_chunks(settings.pages_path, settings.docs_base_url, settings.chunk_tokens, settings.rules_file)}
     assert old_ids != new_ids
     reader = Retriever(Store(settings), check_every=0.0)  # look for a new generation on every query
     seen: list[set[str]] = []

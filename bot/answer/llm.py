@@ -11,10 +11,11 @@ from typing import Any
 import openai
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, HumanMessage, SystemMessage, ToolMessage
 
-from bot.answer.compose import hit_source, profile_text, retrieved, verdict_source
-from bot.answer.facts import SignupSpan
+from bot.answer.compose import hit_source, retrieved, verdict_source
 from bot.answer.grounding import check_answer
-from bot.answer.offline import DOMAIN, HANDOFF, MIN_RELEVANT, OfflineAnswerer, Turn
+from bot.answer.offline import OfflineAnswerer
+from bot.answer.policy import Action, Decision
+from bot.answer.turn import Turn, remember
 from bot.templates import load_prompt
 from bot.conversation import Conversation
 from bot.eligibility import Engine, Verdict
@@ -60,17 +61,19 @@ class LLMAnswerer:
     def stream(self, message: str, conv: Conversation, profile: Profile | None) -> Iterator[StreamEvent]:
         """Yield model text as it arrives, then the checked final answer."""
         turn = self.offline.prepare(message, conv, profile)
-        if turn.facts.date_problem or HANDOFF.search(message):
-            # Nothing for a model to add: the deterministic answer is the right one.
-            yield from self._final(self.offline.answer(message, conv, profile, mode="llm"))
-            return
         try:
-            hits = self.retriever.search(message, k=4, lang=turn.lang)
+            hits = self.offline.search(turn)
         except SearchUnavailable:
-            # Verdicts need no index: the offline answerer still gives them, and says search is down.
-            yield from self._final(self.offline.answer(message, conv, profile, mode="degraded"))
+            # Verdicts need no index: the deterministic answer gives them, and says when search is down.
+            yield from self._final(self.offline.without_search(turn, mode="degraded"))
             return
-        context, used = self._context(hits)
+        decision = self.offline.decide(turn, hits)
+        if decision.action not in (Action.DOCS, Action.VERDICT, Action.NOT_COVERED):
+            # Nothing for a model to add (a date problem, a person, the profile table): the deterministic answer.
+            yield from self._final(self.offline.respond(turn, decision, hits, mode="llm"))
+            return
+        used_hits = [r.hit for r in decision.passages] or [h for h in hits if h.dense >= self.settings.answer_min_dense][:3]
+        context, used = self._context(used_hits)
         messages: list[BaseMessage] = [SystemMessage(self._system(turn, context)), *self._history(conv),
                                        HumanMessage(message)]
         usage = Usage()
@@ -94,22 +97,27 @@ class LLMAnswerer:
                     messages.append(ToolMessage(content=json.dumps(result, ensure_ascii=False), tool_call_id=call["id"]))
         except openai.OpenAIError as err:
             log.warning("model call failed (%s); answering offline", type(err).__name__)
-            degraded = self.offline.answer(message, conv, profile, mode="degraded")
+            turn.tool_calls.clear()
+            degraded = self.offline.respond(turn, decision, hits, mode="degraded")
             yield from self._final(degraded.model_copy(update={"usage": usage}))
             return
         text = _text(ai)
         evidence = "\n".join([*(h.text for h in used), message,
                               *(json.dumps(v.to_dict(), ensure_ascii=False) for v in verdicts)])
         urls = {u for h in used for u in re.findall(r"https?://[^\s)\]]+", h.text)} | {h.url for h in used}
-        urls |= {v.source.url for v in verdicts} | {"https://carat.im/en/subscription", "https://carat.im/en/upgrade"}
+        urls |= {v.source.url for v in verdicts} | set(self.engine.book.spec.links.values())
         problems = check_answer(text, verdicts=verdicts, evidence=evidence, urls=urls, sections=len(used),
                                 engine=self.engine)
         if problems or not text.strip():
             log.warning("answer corrected: %s", "; ".join(p.detail for p in problems) or "empty answer")
-            fixed = self.offline.answer(message, conv, profile, mode="llm")
-            yield from self._final(fixed.model_copy(update={"usage": usage, "corrected": True}))
+            model_calls = list(turn.tool_calls)
+            turn.tool_calls.clear()
+            fixed = self.offline.respond(turn, decision, hits, mode="llm")
+            yield from self._final(fixed.model_copy(update={"usage": usage, "corrected": True,
+                                                           "tool_calls": fixed.tool_calls or model_calls}))
             return
-        route = self._route(message, verdicts, hits)
+        route = self._route(decision, verdicts)
+        remember(turn, last_models=[(v.model.id, v.variant) for v in verdicts] or turn.state.last_models)
         answer = Answer(answer=text, route=route, sources=self._sources(text, used, verdicts), mode="llm",
                         tool_calls=turn.tool_calls, session_id=conv.id, usage=usage, language=turn.lang,
                         retrieved=retrieved(hits))
@@ -125,8 +133,6 @@ class LLMAnswerer:
         """Return numbered sections that fit the token budget, best first."""
         parts, used, budget = [], [], self.settings.context_tokens
         for h in hits:
-            if h.dense < MIN_RELEVANT - 0.05:
-                continue
             block = f"[{len(used) + 1}] {h.section or h.page_title} ({h.url})\n{h.text}"
             cost = count_tokens(block)
             if cost > budget:
@@ -141,7 +147,9 @@ class LLMAnswerer:
 
     def _system(self, turn: Turn, context: str) -> str:
         p = turn.profile
-        known = profile_text(p.plan, p.billing, p.signup_date, self.offline.plan_names) or "nothing yet"
+        w = self.engine.wording("en")
+        known = ", ".join(x for x in (w.plan(p.plan) if p.plan else None, w.billing(p.billing) if p.billing else None,
+                                      f"joined {p.signup_date.isoformat()}" if p.signup_date else None) if x) or "nothing yet"
         return load_prompt("system.md", language=LANGUAGE_NAMES[turn.lang], today=self.today().isoformat(),
                            profile=known, context=context)
 
@@ -158,32 +166,23 @@ class LLMAnswerer:
         return out
 
     def _run_tool(self, turn: Turn, args: dict[str, Any], verdicts: list[Verdict]) -> dict[str, Any]:
-        """Run the eligibility tool; facts the customer gave us win over the model's arguments."""
+        """Run the eligibility tool with the customer's facts only: a plan or date the model supplies is ignored."""
         try:
             mid, variant = self.engine.resolve_model(str(args.get("model", "")))
             if args.get("variant"):
-                variant = str(args["variant"])
-            stated = turn.profile
-            model_profile = Profile.model_validate({
-                "plan": args.get("plan") or None, "billing": args.get("billing") or None,
-                "signup_date": args.get("signup_date") or None})
-            turn.profile = model_profile.merged(stated)
-            if turn.span is None and model_profile.signup_date:
-                turn.span = SignupSpan(model_profile.signup_date, model_profile.signup_date, "")
+                variant = self.engine.catalog.resolve_variant(mid, str(args["variant"]))
             v = self.offline.check(turn, mid, variant)
         except (BotError, ValueError) as err:
             data = err.to_dict() if isinstance(err, BotError) else {"error": {"code": "bad_input", "message": str(err)}}
             return data
         verdicts.append(v)
-        turn.conv.facts["last_models"] = [[mid, variant]]
         return v.to_dict()
 
-    def _route(self, message: str, verdicts: list[Verdict], hits: list[Hit]) -> str:
+    @staticmethod
+    def _route(decision: Decision, verdicts: list[Verdict]) -> str:
         if verdicts:
             return "clarify" if any(v.verdict == "unknown" and v.missing for v in verdicts) else "eligibility"
-        if not DOMAIN.search(message) and (not hits or hits[0].dense < MIN_RELEVANT):
-            return "refuse"
-        return "answer"
+        return "handoff" if decision.action is Action.NOT_COVERED else "answer"
 
     @staticmethod
     def _sources(text: str, used: list[Hit], verdicts: list[Verdict]) -> list[Source]:

@@ -79,12 +79,12 @@ class Catalog:
         self.conflicts: list[tuple[str, str, Target, Target]] = []
         self._max_tokens = 1
         for mid, model in spec.models.items():
-            names = (mid, model.name, *model.aliases)
+            names = (mid, model.name, *((model.ko,) if model.ko else ()), *model.aliases)
             for name in names:
                 self._add(compact(name), (mid, None), name)
                 self._max_tokens = max(self._max_tokens, len(_TOKEN.findall(name)) + 1)
             for vid, variant in model.variants.items():
-                for vname in {vid, variant.name, *variant.aliases}:
+                for vname in {vid, variant.name, *((variant.ko,) if variant.ko else ()), *variant.aliases}:
                     for name in names:
                         self._add(compact(name) + compact(vname), (mid, vid), f"{name} {vname}")
         self._prefixes = {key[:n] for key in self.keys for n in range(1, len(key) + 1)}
@@ -192,9 +192,13 @@ class Catalog:
         taken = [False] * len(tokens)
         found: list[Mention] = []
         exact.sort(key=lambda s: (-(s[1] - s[0]), s[0]))
+        def version_follows(j: int) -> bool:
+            # "nanobanana 3" or "veo 3.1" is a version the page does not name (but "Sora 2, 8 s" is not).
+            return j + 1 < len(tokens) and _is_version(tokens[j + 1].group()) and \
+                text[tokens[j].end():tokens[j + 1].start()] in (" ", ".")
+
         for i, j, target in exact:
-            # "nanobanana 3" or "veo 3.1" is a version the page does not name: a short bare number must not follow.
-            if j + 1 < len(tokens) and _is_version(tokens[j + 1].group()):
+            if version_follows(j):
                 continue
             if not any(taken[i : j + 1]):
                 taken[i : j + 1] = [True] * (j - i + 1)
@@ -202,8 +206,10 @@ class Catalog:
         if fuzzy:
             guesses = []
             for i, j, key in spans:
-                if any(taken[i : j + 1]) or (j + 1 < len(tokens) and _is_version(tokens[j + 1].group())):
+                if any(taken[i : j + 1]) or version_follows(j):
                     continue
+                if j > i and any(len(tokens[t].group()) <= 2 and tokens[t].group().isalpha() for t in range(i, j + 1)):
+                    continue  # "sort a" is not a typo of "Sora": a guess never spans a short word
                 hit = self._fuzzy(_strip_particle(key), TEXT_CUTOFF, MIN_TEXT_FUZZY_LEN, same_start=True)
                 if hit:
                     guesses.append((hit[1], j - i, i, j, hit[0]))

@@ -4,13 +4,14 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 from bot.errors import SourceError
 from bot.eligibility.catalog import compact
 from bot.eligibility.engine import Engine
+from bot.eligibility.entail import verdicts
 from bot.eligibility.reading import Claim, ClauseFacts, split_clauses
 from bot.eligibility.rules import RuleBook, load_rules
 from bot.eligibility.schema import RuleSpec
@@ -357,34 +358,7 @@ class _Checker:
 
     def _verdicts(self, c: Claim) -> Iterator[str]:
         """Yield the engine's verdict for every kind of customer a claim is about."""
-        plans = sorted(c.plans) if c.plans else list(self.spec.plans)
-        billing = sorted(c.billing) if c.billing else list(self.spec.billing)
-        variants: list[str | None] = sorted(c.variants) if c.variants else (list(self.spec.models[c.model].variants) or [None])
-        for day in self._days(c):
-            for plan in plans:
-                for cycle in billing:
-                    for variant in variants:
-                        v = self.engine.evaluate(c.model, variant, plan, cycle, day, as_of=day)
-                        yield v.verdict
-
-    def _days(self, c: Claim) -> list[date]:
-        """Return signup days to try: the claim's window, or every boundary the rules have."""
-        if c.window is not None and c.window.has_year and c.window_kind in ("from", "between", "to"):
-            start, end = c.window.start, c.window.end
-            if c.window_kind == "from":
-                return [start, start + timedelta(days=1), start + timedelta(days=200)]
-            if c.window_kind == "to":
-                return [end, end - timedelta(days=1)]
-            return sorted({start, end, start + (end - start) / 2})
-        days = {date(2024, 6, 1), date(2027, 6, 1)}
-        for r in self.spec.rules:
-            for d in (r.when.signup_from, r.when.signup_to) if r.when else ():
-                if d:
-                    days |= {d, d - timedelta(days=1), d + timedelta(days=1)}
-        for p in self.spec.plans.values():
-            if p.annual_signup_from:
-                days |= {p.annual_signup_from, p.annual_signup_from - timedelta(days=1)}
-        return sorted(days)
+        return verdicts(self.engine, c)
 
     def _plan_fact(self, st: Statement) -> None:
         """Check what the page says of a plan or an agent: same benefits as another, a signup date, a default model."""

@@ -95,7 +95,7 @@ class Wording:
                               start_short=self.date(g.signup_from, no_year=same_year),
                               end_short=self.date(g.signup_to, no_year=same_year))
         elif g.signup_from:
-            window = t.render("eligibility.window_from", date=self.date(g.signup_from))
+            window = t.render("eligibility.window_from", date=self.date(g.signup_from, month_only=g.signup_from_month))
         elif g.signup_to:
             window = t.render("eligibility.window_to", date=self.date(g.signup_to))
         elif g.plans and not g.billing:
@@ -117,8 +117,8 @@ class Wording:
         return self.join(parts)
 
     # --- reasons ------------------------------------------------------------------------
-    def reason(self, e: Explanation) -> str:
-        """Return the sentence that explains a verdict."""
+    def reason(self, e: Explanation, *, future: bool = False) -> str:
+        """Return the sentence that explains a verdict (`future`: for a day still to come)."""
         t = self.tpl
         name = self.model(e.model, e.variant) if e.model else ""
         values: dict[str, Any] = {"model": name, **self.values}
@@ -131,7 +131,7 @@ class Wording:
         if e.kind == "page_unclear" and e.group is not None:
             return t.render("eligibility.reasons.page_unclear", group=self.group(e.group), **values)
         if e.kind == "expired" and e.group is not None:
-            return t.render("eligibility.reasons.expired", duration=self.duration(e.group), expires_on=self._day(e.expires_on), **values)
+            return t.render(f"eligibility.reasons.{'expires' if future else 'expired'}", duration=self.duration(e.group), expires_on=self._day(e.expires_on), **values)
         if e.kind == "gate" and e.plan and e.billing and e.gate_from:
             return t.render("eligibility.reasons.gate", plan=self.plan(e.plan), billing=self.billing(e.billing),
                             date=self.date(e.gate_from), **values)

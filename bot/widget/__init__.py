@@ -67,11 +67,12 @@ def accepted_profile(raw: dict[str, str | None] | None, signature: str | None, e
         raise InputError(f"the profile is not valid ({problems})") from None
 
 
-def widget_script(allowed_origins: list[str], any_origin: bool, support_url: str | None = None) -> str:
-    """Return widget.js with its stylesheet, the origin allow-list and the support link filled in."""
+def widget_script(allowed_origins: list[str], any_origin: bool, support_url: str | None = None, *,
+                  max_chars: int) -> str:
+    """Return widget.js with its stylesheet, the origin allow-list, the support link and the message limit filled in."""
     js = (HERE / "widget.js").read_text(encoding="utf-8")
     css = (HERE / "widget.css").read_text(encoding="utf-8")
-    config = {"origins": allowed_origins, "anyOrigin": any_origin, "supportUrl": support_url}
+    config = {"origins": allowed_origins, "anyOrigin": any_origin, "supportUrl": support_url, "maxChars": max_chars}
     # json.dumps keeps "</script>" and friends inert inside the script text.
     return (js.replace("__CARAT_CSS__", _js_string(css))
               .replace("__CARAT_CONFIG__", _js_string(json.dumps(config))))

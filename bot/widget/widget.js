@@ -166,7 +166,7 @@
         "data-testid": "log" });
       var form = el("form");
       this.input = el("textarea", { rows: "1", "aria-label": t.label, placeholder: t.placeholder,
-        maxlength: "4000", "data-testid": "input" });
+        maxlength: String(CONFIG.maxChars), "data-testid": "input" });
       this.sendButton = el("button", { type: "submit", class: "send", "aria-label": t.send, "data-testid": "send" });
       this.sendButton.appendChild(icon("send"));
       form.append(this.input, this.sendButton);
