@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
-from bot.api import create_app
+from bot.server import build_app
 from bot.retrieval import Retriever
 from bot.service import make_bot
 from bot.store import MAX_SEGMENTS, Store, build_index
@@ -36,7 +37,7 @@ def _collections(store: Store) -> set[str]:
     return {c.name for c in store.client.list_collections()}
 
 
-def test_only_changed_pages_and_their_twins_are_parsed(settings) -> None:
+def test_only_changed_pages_are_parsed_and_marks_follow_other_pages(settings) -> None:
     (settings.pages_path / "second.mdx").write_text("# Second\n\n## Part\n\nA second fixture page (test only).\n")
     store = Store(settings)
     assert build_index(settings, store).parsed == 3  # the English page, its Korean twin, the fixture page
@@ -44,14 +45,16 @@ def test_only_changed_pages_and_their_twins_are_parsed(settings) -> None:
     (settings.pages_path / "second.mdx").write_text("# Second\n\n## Part\n\nEdited fixture page (test only).\n")
     report = build_index(settings, store)
     assert report.parsed == 1 and report.embedded == 1
-    # Whether a translation is stale depends on its English page: the twin is read again with it.
+    # A date changed on the English page makes its Korean twin stale: the twin is not parsed again (its
+    # file did not change) but its chunks are stored again, marked.
     _edit(settings, "| **Seedream 4.0**             | Premium / Pro members who joined on or after Feb 25, 2026 |",
           "| **Seedream 4.0**             | Premium / Pro members who joined on or after Feb 26, 2026 |")
     report = build_index(settings, store)
-    assert report.parsed == 2
-    full = [c.id for c in load_chunks(settings.pages_path, settings.docs_base_url, settings.chunk_tokens, settings.rules_file)]
-    assert list(store.manifest().ids) == full  # incremental equals a build from scratch
-    assert any(c.stale for c in load_chunks(settings.pages_path, settings.docs_base_url, settings.chunk_tokens, settings.rules_file))
+    chunks = load_chunks(settings.pages_path, settings.docs_base_url, settings.chunk_tokens, settings.rules_file)
+    korean = [c for c in chunks if c.lang == "ko"]
+    assert report.parsed == 1 and korean and all(c.stale for c in korean)
+    assert report.embedded == 1 + len(korean)
+    assert list(store.manifest().ids) == [c.id for c in chunks]  # incremental equals a build from scratch
 
 
 def test_segments_stay_unchanged_and_get_compacted(settings) -> None:
@@ -105,7 +108,7 @@ def test_retired_segments_wait_for_the_grace_period(settings) -> None:
 def test_new_chunker_code_copies_vectors_with_fresh_terms(settings, monkeypatch: pytest.MonkeyPatch) -> None:
     store = Store(settings)
     first = build_index(settings, store)
-    monkeypatch.setattr("bot.store.recipe", lambda base_url, max_tokens: "another-version")
+    monkeypatch.setattr("bot.store.recipe", lambda base_url, max_tokens, rules=None: "another-version")
     again = build_index(settings, store)
     assert again.changed and again.embedded == 0 and again.copied == first.chunks and again.segments == 1
     rows = store.rows(store.manifest().segments[0])
@@ -171,12 +174,13 @@ def test_verdicts_keep_working_when_search_is_down(settings, tmp_path: Path) -> 
         remote = settings.model_copy(update={"chroma_host": "127.0.0.1", "chroma_port": port})
         build_index(remote)
         bot = make_bot(remote, ensure_index=True)
-        client = TestClient(create_app(remote, bot, web=False))
+        client = TestClient(build_app(remote, bot, web=False))
         assert client.get("/healthz").json()["generation"] == 1
         proc.terminate()
         proc.wait(timeout=10)
+        time.sleep(1.1)  # health results are reused for a second
         health = client.get("/healthz")
-        assert health.status_code == 503 and health.json()["index"] is False
+        assert health.status_code == 503 and health.json()["index"] is False and health.json()["failed"] == ["index"]
         verdict = client.post("/api/chat", json={"message": SEEDREAM})
         assert verdict.status_code == 200 and verdict.json()["route"] == "eligibility"
         assert "Seedream 4.0: unlimited" in verdict.json()["answer"]
@@ -186,7 +190,7 @@ def test_verdicts_keep_working_when_search_is_down(settings, tmp_path: Path) -> 
         assert korean.status_code == 200 and "검색을 사용할 수 없어" in korean.json()["answer"]
 
         # A bot started while the server is down starts anyway, unhealthy, and still gives verdicts.
-        late = TestClient(create_app(remote, make_bot(remote, ensure_index=True), web=False))
+        late = TestClient(build_app(remote, make_bot(remote, ensure_index=True), web=False))
         assert late.get("/healthz").status_code == 503
         assert late.post("/api/chat", json={"message": SEEDREAM}).json()["route"] == "eligibility"
         # In LLM mode too: the deterministic answer, no model call without the help center.
