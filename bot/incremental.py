@@ -128,8 +128,8 @@ def _read_cache(cache: Path | None, base_url: str) -> dict[str, tuple[str, Page]
         data = pickle.loads(cache.read_bytes())  # noqa: S301
         if data.get("key") == _cache_key(base_url):
             return dict(data["pages"])
-    except Exception:  # noqa: BLE001 - a stale or damaged cache is only slower
-        log.info("page cache %s not used", cache, exc_info=True)
+    except Exception as err:  # noqa: BLE001 - a stale or damaged cache is only slower
+        log.info("page cache %s not used (%s)", cache, type(err).__name__)
     return {}
 
 

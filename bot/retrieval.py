@@ -214,8 +214,8 @@ class Retriever:
             self._checked = now
             try:
                 head = self.store.head()
-            except Exception:  # noqa: BLE001 - the query itself will tell whether search still works
-                log.warning("could not check the index generation", exc_info=True)
+            except Exception as err:  # noqa: BLE001 - the query itself will tell whether search still works
+                log.warning("could not check the index generation (%s: %s)", type(err).__name__, err)
                 return snap
             if head is not None and head.get("generation") != snap.generation:
                 self._load_in_background()
