@@ -9,7 +9,8 @@ import httpx
 import pytest
 
 from tests.browser_helpers import serve_app
-from tests.conftest import run_cli
+from tests.conftest import ROOT, run_cli
+from tests.site_server import SiteServer
 
 QUESTIONS = ["Why are my credits dropping?", "Is Seedream 4.0 unlimited for me?", "where do I see my active benefits",
              "시드림 4.0 무제한인가요?", "how do I get the free video model in Agent 2.0?"]
@@ -23,6 +24,7 @@ description: TEST FIXTURE page for the re-index tests; invented content, not Car
 Descale the blue kettle every forty boils with a spoon of citric acid.
 """
 KETTLE = "how often should I descale the blue kettle?"
+FIXTURE_SITE = ROOT / "tests" / "fixtures" / "site"
 
 
 class Load:
@@ -87,7 +89,7 @@ def _index(env: dict[str, str]) -> None:
     assert proc.returncode == 0, proc.stderr
 
 
-def _reindex_under_load(tmp_path: Path, pages_dir: Path, extra_env: dict[str, str]) -> None:
+def _reindex_under_load(tmp_path: Path, pages_dir: Path, extra_env: dict[str, str], site: str = "") -> None:
     # A grace period of 0 drops the old generation's segments at once: readers must still never fail.
     env = {"PAGES_DIR": str(pages_dir), "DATA_DIR": str(tmp_path / "var"), "RATE_LIMIT_IP": "0",
            "RATE_LIMIT_SESSION": "0", "INDEX_GRACE_SECONDS": "0", **extra_env}
@@ -104,14 +106,20 @@ def _reindex_under_load(tmp_path: Path, pages_dir: Path, extra_env: dict[str, st
             _index(env)
             _wait_generation(base, 3)
             assert "kettle#descaling-the-blue-kettle" not in _retrieved(base, KETTLE)
+            if site:
+                sync = run_cli("sync", "--json", env={**env, "DOCS_BASE_URL": site}, timeout=300)
+                assert sync.returncode == 0, sync.stdout + sync.stderr
+                _wait_generation(base, 4)
+                assert "en/guide/kettle#descaling" in _retrieved(base, KETTLE)
             time.sleep(1)
         assert load.failures == [] and load.ok > 10
         log = (tmp_path / "app.log").read_text(errors="replace")
         assert "Error finding id" not in log and "Traceback" not in log
 
 
-def test_reindex_while_serving_embedded(tmp_path: Path, pages_dir: Path) -> None:
-    _reindex_under_load(tmp_path, pages_dir, {})
+def test_reindex_and_sync_while_serving_embedded(tmp_path: Path, pages_dir: Path) -> None:
+    with SiteServer(FIXTURE_SITE) as site:
+        _reindex_under_load(tmp_path, pages_dir, {}, site.base_url)
 
 
 def test_reindex_while_serving_chroma_server(tmp_path: Path, pages_dir: Path, chroma_server: int) -> None:
