@@ -54,15 +54,15 @@ def file_sha(path: Path) -> str:
 
 def recipe(base_url: str, max_tokens: int, rules: Path | None = None) -> str:
     """Return a key of everything that shapes stored chunks: parser, chunker, tokenizer and checker code, rules."""
-    from bot import docs_check, ingest, lexical, twins
-    from bot.eligibility import reading
+    from bot import docs_check, eligibility, ingest, lexical, twins
 
-    digest = hashlib.sha256()
-    for module in (mdx, mdx_tree, tokens, ingest, twins, reading, lexical, docs_check):
-        digest.update(Path(module.__file__ or "").read_bytes())
-    digest.update(Path(__file__).read_bytes())
+    files = [Path(m.__file__ or "") for m in (mdx, mdx_tree, tokens, ingest, twins, lexical, docs_check)]
+    files += sorted(Path(eligibility.__file__ or "").parent.glob("*.py"))  # the claim reader behind twins and disputes
     if rules is not None and rules.is_file():
-        digest.update(rules.read_bytes())  # which page the rules cite decides which statement is disputed
+        files += sorted(rules.parent.glob("*.yaml"))  # which page the rules cite decides which statement is disputed
+    digest = hashlib.sha256(Path(__file__).read_bytes())
+    for path in files:
+        digest.update(path.read_bytes())
     return f"{digest.hexdigest()[:16]}|{base_url.rstrip('/')}|{max_tokens}"
 
 
