@@ -9,8 +9,10 @@ def main(argv: list[str] | None = None) -> None:
     """Parse flags, build the app (and the index if missing) and serve it with uvicorn."""
     # Set before anything imports Gradio or huggingface_hub, which read them once.
     from bot.server import quiet_third_parties
+    from bot.threads import limit_native_threads
 
     quiet_third_parties()
+    limit_native_threads()  # one native thread per request worker, before numpy and the engine load
     from bot.server import serve
     from bot.settings import get_settings
 

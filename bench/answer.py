@@ -45,6 +45,9 @@ def _pct(values: list[float], p: float) -> float:
 
 def main() -> None:
     """Run every question offline, then the LLM sample against a stub, and compare with a naive RAG prompt."""
+    from bot.threads import limit_native_threads
+
+    limit_native_threads()  # as every entry point: one native thread per worker
     with tempfile.TemporaryDirectory() as tmp:
         settings = get_settings(data_dir=Path(tmp) / "var")
         build_index(settings, Store(settings))

@@ -56,6 +56,9 @@ def time_loads(path: Path, rounds: int = 30) -> list[float]:
 
 def main() -> None:
     """Print the figures."""
+    from bot.threads import limit_native_threads
+
+    limit_native_threads()  # as every entry point: one native thread per worker
     path = get_settings().rules_file
     engine = Engine.from_file(path)
     time_verdicts(engine, 300)  # warm caches

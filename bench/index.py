@@ -23,6 +23,9 @@ def _cli_seconds(*args: str, env: dict[str, str]) -> float:
 
 def main() -> None:
     """Build a fresh index in a temp folder and time it, then time searches."""
+    from bot.threads import limit_native_threads
+
+    limit_native_threads()  # as every entry point: one native thread per worker
     import os
 
     with tempfile.TemporaryDirectory() as tmp:

@@ -15,6 +15,9 @@ from bot.store import Store, build_index
 
 def main() -> None:
     """Run every question through search and print the figures."""
+    from bot.threads import limit_native_threads
+
+    limit_native_threads()  # as every entry point: one native thread per worker
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--questions", type=Path, default=ROOT / "eval" / "retrieval_questions.yaml")
     parser.add_argument("-v", "--verbose", action="store_true", help="list misses")

@@ -148,6 +148,9 @@ def pct(values: list[float], q: float) -> float:
 
 def main() -> None:
     """Run the benchmark and print its figures."""
+    from bot.threads import limit_native_threads
+
+    limit_native_threads()  # as every entry point: one native thread per worker
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--seconds", type=float, default=30)

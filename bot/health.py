@@ -25,6 +25,7 @@ class Check:
 
     ok: bool
     detail: str
+    generation: int | None = None  # the index check's: the generation this server answers from
 
 
 def check_database(conversations: Any) -> Check:
@@ -38,18 +39,15 @@ def check_database(conversations: Any) -> Check:
 
 
 def check_index(retriever: Any) -> Check:
-    """Read the search index's manifest (embedded store or Chroma server)."""
-    store = getattr(retriever, "store", None)
-    if store is None:
-        return Check(False, "no search store configured")
+    """Ask the retriever whether it can search now (store readable, a generation loaded) and which one it serves."""
     try:
-        manifest = store.manifest()
+        health = retriever.health()
     except Exception as exc:  # a Chroma server that is down, a corrupt folder
         log.warning("health: index check failed: %s", type(exc).__name__)
         return Check(False, f"unreachable ({type(exc).__name__})")
-    if manifest is None or not manifest.ids:
-        return Check(False, "no index built: run `python -m bot index`")
-    return Check(True, f"generation {manifest.generation}, {len(manifest.ids)} chunks")
+    if not health.ok:
+        return Check(False, health.problem, health.generation)
+    return Check(True, f"serving generation {health.generation}", health.generation)
 
 
 def check_disk(folder: Path, min_free_mb: int) -> Check:
@@ -80,7 +78,8 @@ def summarise(checks: dict[str, Check], mode: str) -> tuple[int, dict[str, Any]]
     failed = [name for name, c in checks.items() if not c.ok]
     down = [name for name in failed if name in CRITICAL]
     status = "unavailable" if down else "degraded" if failed else "ok"
-    body = {"status": status, "mode": mode, "index": checks["index"].ok, "failed": failed,
+    body = {"status": status, "mode": mode, "index": checks["index"].ok, "generation": checks["index"].generation,
+            "failed": failed,
             "checks": {name: {"ok": c.ok, "detail": c.detail} for name, c in checks.items()}}
     return (503 if down else 200), body
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Collection, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -54,13 +55,19 @@ def chunk_pages(pages: list[Page], max_tokens: int, disputed: set[tuple[str, int
     from bot.twins import stale_pages
 
     stale = stale_pages(pages)
-    out = []
-    for page in pages:
-        starts = [s.line for s in page.sections] + [10**9]
-        for n, s in enumerate(page.sections):
-            hot = any(pid == page.id and starts[n] <= line < starts[n + 1] for pid, line in disputed)
-            out += chunk_section(page, s, max_tokens, stale=page.id in stale, disputed=hot)
-    return out
+    return [c for page in pages for c in chunk_page(page, max_tokens, page.id in stale, disputed_sections(page, disputed))]
+
+
+def disputed_sections(page: Page, disputed: Collection[tuple[str, int]]) -> tuple[bool, ...]:
+    """Return, per section of the page, whether it holds a disputed line."""
+    starts = [s.line for s in page.sections] + [10**9]
+    lines = [line for pid, line in disputed if pid == page.id]
+    return tuple(any(starts[n] <= line < starts[n + 1] for line in lines) for n in range(len(page.sections)))
+
+
+def chunk_page(page: Page, max_tokens: int, stale: bool, disputed: Sequence[bool]) -> list[Chunk]:
+    """Return the chunks of one page, its sections marked disputed as given."""
+    return [c for s, hot in zip(page.sections, disputed) for c in chunk_section(page, s, max_tokens, stale=stale, disputed=hot)]
 
 
 def load_chunks(pages_dir: Path, base_url: str, max_tokens: int, rules: Path | None = None) -> list[Chunk]:

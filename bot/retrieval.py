@@ -1,34 +1,30 @@
 """Hybrid retrieval: dense (Chroma) plus lexical (BM25), fused by reciprocal rank, one hit per section."""
 from __future__ import annotations
 
+import logging
 import math
-import re
 import threading
 import time
 from dataclasses import dataclass
 from typing import Any
 
-from pathlib import Path
-
 import bm25s
 import numpy as np
-import yaml
+from chromadb.api.models.Collection import Collection
 from rapidfuzz import fuzz, process
 
-from bot.errors import InputError, SourceError
-from bot.mdx import strip_markdown
-from bot.store import IndexMissing, Manifest, Store
+from bot.errors import InputError
+from bot.lexical import HANGUL, TOKEN, Glossary, row_terms, tokenize
+from bot.manifest import Manifest
+from bot.segments import IndexMissing, SearchUnavailable, Store
+
+__all__ = ["Glossary", "Health", "Hit", "IndexMissing", "Retriever", "SearchUnavailable", "Snapshot", "tokenize"]
+
+log = logging.getLogger("bot.retrieval")
 
 RRF_K = 60
 CANDIDATES = 20
 MAX_QUERY_CHARS = 2000
-TOKEN = re.compile(r"\d+(?:\.\d+)+|\w+", re.U)
-HANGUL = re.compile(r"[\uac00-\ud7a3]")
-STOPWORDS = frozenset(
-    "a an and are as at be but by can do does for from get got has have how i if in is it its me my "
-    "of on or so than that the their then there these they this to was what when where which who "
-    "why will with you your i'm im".split()
-)
 MANIFEST_CHECK_SECONDS = 0.5
 MIN_LEXICAL = 0.5
 
@@ -49,6 +45,7 @@ class Hit:
     lexical: float
     lang: str = "en"
     disputed: bool = False  # other pages state this differently (the help center is being updated)
+    fetched_at: str = ""  # when the page was fetched from the published site ("" when not synced)
 
     def to_dict(self) -> dict[str, Any]:
         """Return the JSON shape printed by `search --json`."""
@@ -63,68 +60,22 @@ class Hit:
             "lexical_score": round(self.lexical, 4),
             "kind": self.kind,
             "chunk_id": self.chunk_id,
+            "fetched_at": self.fetched_at or None,
         }
 
 
-def tokenize(text: str) -> list[str]:
-    """Return lexical terms: words, version numbers, joined neighbours, Hangul bigrams."""
-    words = [w for w in TOKEN.findall(strip_markdown(text).lower()) if w not in STOPWORDS]
-    terms = list(words)
-    # "nano banana" must meet "Nanobanana", "flux 2" must meet "Flux2".
-    terms += [a + b for a, b in zip(words, words[1:])]
-    for w in words:
-        # Korean particles stick to nouns ("크레딧은"); bigrams let them meet the bare noun.
-        if HANGUL.search(w) and len(w) > 2:
-            terms += [w[i : i + 2] for i in range(len(w) - 1)]
-    return terms
+class Snapshot:
+    """One generation held in memory: live rows, the lexical index over them, the segments to query."""
 
-
-class Glossary:
-    """Words customers write in other languages, mapped to the help center's English words."""
-
-    def __init__(self, terms: dict[str, str] | None = None) -> None:
-        self.terms = {str(k): str(v) for k, v in (terms or {}).items()}
-        self._keys = sorted(self.terms, key=len, reverse=True)
-
-    @classmethod
-    def load(cls, path: Path) -> Glossary:
-        """Read a glossary YAML file ({terms: {word: english}}); a missing file is an empty glossary."""
-        if not path.is_file():
-            return cls()
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        if not isinstance(data, dict) or not isinstance(data.get("terms", {}), dict):
-            raise SourceError("glossary must have a 'terms' mapping", file=str(path))
-        return cls(data.get("terms") or {})
-
-    def pairs(self, text: str) -> list[tuple[str, str]]:
-        """Return the glossary entries found in text (longest first), as (customer's words, help-center words)."""
-        found, rest = [], text.lower()
-        for key in self._keys:
-            if key.lower() in rest:
-                found.append((key, self.terms[key]))
-                rest = rest.replace(key.lower(), " ")
-        return found
-
-    def english(self, text: str) -> str:
-        """Return the English words for the glossary terms in text, longest terms first."""
-        found, rest = [], text
-        for key in self._keys:
-            if key in rest:
-                found.append(self.terms[key])
-                rest = rest.replace(key, " ")
-        return " ".join(found)
-
-
-class _Snapshot:
-    """One generation of the index held in memory: chunk rows and the lexical index over them."""
-
-    def __init__(self, manifest: Manifest, rows: list[dict[str, Any]]) -> None:
+    def __init__(self, manifest: Manifest, rows: dict[str, dict[str, Any]], terms: dict[str, list[str]],
+                 segments: list[tuple[Collection, int, int]]) -> None:
         self.manifest = manifest
-        self.rows = rows
-        self.ids = [r["id"] for r in rows]
-        corpus = [tokenize(f"{r.get('page_title', '')} {r.get('section', '')} {r.get('text', '')}") for r in rows]
+        self.generation = manifest.generation
+        self.ids = list(manifest.ids)
+        self.fetched = {pid: p.fetched_at for pid, p in manifest.pages.items() if p.fetched_at}
+        self.by_id = {cid: rows[cid] for cid in self.ids}  # rows are shared with the cache, never copied
+        corpus = [terms[cid] for cid in self.ids]
         self.vocab = sorted({t for doc in corpus for t in doc})
-        # Which languages each page exists in: a question is answered from its own language's twin.
         # How rare each word is across the help center: a question's rare words are what a passage must have.
         df: dict[str, int] = {}
         for doc in corpus:
@@ -133,15 +84,18 @@ class _Snapshot:
         self.df = df
         self.docs = len(corpus)
         # Words of page titles and headings: what the help center is about, for telling on- from off-topic.
-        self.vocabulary = frozenset(t for r in rows for t in tokenize(f"{r.get('page_title', '')} {r.get('section', '')}") if len(t) > 2)
-        self.languages = frozenset(r.get("lang") or "en" for r in rows)
+        self.vocabulary = frozenset(t for r in self.by_id.values()
+                                    for t in tokenize(f"{r.get('page_title', '')} {r.get('section', '')}") if len(t) > 2)
+        self.languages = frozenset(r.get("lang") or "en" for r in self.by_id.values())
+        # Which languages each page exists in: a question is answered from its own language's twin.
         self.langs: dict[str, set[str]] = {}
-        for r in rows:
+        for r in self.by_id.values():
             if not r.get("stale"):
                 self.langs.setdefault(page_key(r), set()).add(r.get("lang") or "en")
         self.vocab_set = set(self.vocab)
         self.bm25 = bm25s.BM25()
         self.bm25.index(corpus, show_progress=False)
+        self.segments = segments  # (collection, chunks in it, chunks in it no longer live)
 
     def expand(self, terms: list[str]) -> list[str]:
         """Map unknown query words to close index words, so typos still match ("seedrem")."""
@@ -164,76 +118,228 @@ def page_key(row: dict[str, Any]) -> str:
     return rest if rest and len(head) == 2 else pid
 
 
-class Retriever:
-    """Search the live index; reload it when a new generation is published."""
+@dataclass(frozen=True)
+class Health:
+    """Whether search can answer now, and from which generation."""
 
-    def __init__(self, store: Store, glossary: Glossary | None = None) -> None:
+    ok: bool
+    generation: int | None
+    problem: str = ""
+    latest: int | None = None
+
+
+class Retriever:
+    """Search the live index; a new generation is loaded in the background and swapped in whole."""
+
+    def __init__(self, store: Store, glossary: Glossary | None = None, *,
+                 check_every: float = MANIFEST_CHECK_SECONDS) -> None:
         self.store = store
         self.glossary = glossary or Glossary()
-        self._snapshot: _Snapshot | None = None
+        self.check_every = check_every
+        self._snapshot: Snapshot | None = None
         self._checked = 0.0
-        self._lock = threading.Lock()
+        self._load_lock = threading.Lock()
+        self._loader: threading.Thread | None = None
+        self._rows: dict[str, dict[str, dict[str, Any]]] = {}
+        self._terms: dict[str, list[str]] = {}
 
-    def snapshot(self) -> _Snapshot:
-        """Return the live generation, checking the manifest at most every half second."""
-        now = time.monotonic()
-        snap = self._snapshot
-        if snap is not None and now - self._checked < MANIFEST_CHECK_SECONDS:
-            return snap
-        with self._lock:
-            manifest = self.store.manifest()
-            self._checked = now
-            if manifest is None or not manifest.ids:
+    # --- generations ----------------------------------------------------------------------
+    def load(self) -> Snapshot:
+        """Load the live generation now (blocking) unless it is already loaded; raise when there is none."""
+        with self._load_lock:
+            try:
+                manifest = self.store.manifest()
+            except Exception as err:  # noqa: BLE001 - any store failure means no search
+                log.warning("the index manifest cannot be read: %s", err)
+                raise SearchUnavailable(f"the help-center index cannot be read ({type(err).__name__})") from err
+            if manifest is None or not manifest.pages:
                 raise IndexMissing("the help-center index is empty: run `python -m bot index` first")
-            if self._snapshot is None or self._snapshot.manifest.generation != manifest.generation:
-                self._snapshot = _Snapshot(manifest, self.store.load(manifest.ids))
-            return self._snapshot
+            snap = self._snapshot
+            if snap is None or snap.generation != manifest.generation:
+                try:
+                    snap = self._build(manifest)
+                    self._warm(snap)
+                except Exception as err:  # noqa: BLE001
+                    log.warning("generation %s cannot be loaded: %s", manifest.generation, err)
+                    raise SearchUnavailable(f"index generation {manifest.generation} cannot be loaded "
+                                            f"({type(err).__name__}): run `python -m bot index --rebuild`") from err
+                self._snapshot = snap
+                self._checked = time.monotonic()
+            return snap
 
+    def prepare(self, *, background: bool = False) -> None:
+        """Load the live generation now (or start loading it); when search is down, log it and carry on.
+
+        Until a background load ends, searches and health checks wait for it rather than fail.
+        """
+        if background:
+            self._load_in_background()
+            return
+        try:
+            self.load()
+        except SearchUnavailable as err:
+            log.error("search is unavailable at start: %s", err.message)
+
+    def _build(self, manifest: Manifest) -> Snapshot:
+        """Read what the new generation adds (segments are immutable: known ones are reused) and index it."""
+        names = {s.name for s in manifest.segments}
+        for name in [n for n in self._rows if n not in names]:
+            del self._rows[name]
+        rows: dict[str, dict[str, Any]] = {}
+        for seg in manifest.segments:
+            if seg.name not in self._rows:
+                self._rows[seg.name] = self.store.rows(seg)
+            rows.update(self._rows[seg.name])
+        live = manifest.ids
+        terms = {cid: self._terms.get(cid) or row_terms(rows[cid]) for cid in live}
+        self._terms = terms
+        live_set = set(live)
+        segments = [(self.store.collection(s.name), len(s.ids), sum(c not in live_set for c in s.ids))
+                    for s in manifest.segments]
+        return Snapshot(manifest, rows, terms, segments)
+
+    def _warm(self, snap: Snapshot) -> None:
+        """Touch every segment once, so the first customer on this generation waits for nothing."""
+        vectors = self._embed(["credits"])
+        for col, _, _ in snap.segments:
+            col.query(query_embeddings=vectors, n_results=1, include=[])
+
+    def current(self) -> Snapshot:
+        """Return the generation to answer from; notice a newer one without making this request wait."""
+        snap = self._snapshot
+        if snap is None:
+            return self.load()
+        now = time.monotonic()
+        if now - self._checked >= self.check_every:
+            self._checked = now
+            try:
+                head = self.store.head()
+            except Exception as err:  # noqa: BLE001 - the query itself will tell whether search still works
+                log.warning("could not check the index generation (%s: %s)", type(err).__name__, err)
+                return snap
+            if head is not None and head.get("generation") != snap.generation:
+                self._load_in_background()
+        return snap
+
+    def _load_in_background(self) -> None:
+        """Start loading the live generation in a thread, unless one is loading already."""
+        loader = self._loader
+        if loader is not None and loader.is_alive():
+            return
+        self._loader = threading.Thread(target=self._background_load, name="index-refresh", daemon=True)
+        self._loader.start()
+
+    def _background_load(self) -> None:
+        try:
+            self.load()
+        except SearchUnavailable as err:
+            log.warning("index generation not loaded: %s", err.message)
+
+    def health(self) -> Health:
+        """Return whether search can answer now and the generation it answers from."""
+        snap = self._snapshot
+        serving = snap.generation if snap else None
+        try:
+            head = self.store.head()
+        except Exception as err:  # noqa: BLE001
+            return Health(False, serving, f"the index cannot be read ({type(err).__name__})")
+        if head is None:
+            return Health(False, serving, "no index yet: run `python -m bot index`")
+        if snap is None:
+            try:
+                snap = self.load()
+            except SearchUnavailable as err:
+                return Health(False, None, err.message)
+        elif head.get("generation") != snap.generation:
+            self._load_in_background()
+        return Health(True, snap.generation, "", int(head.get("generation", 0)))
+
+    # --- search -----------------------------------------------------------------------------
     def vocabulary(self) -> frozenset[str]:
         """Return the words of the help center's page titles and headings."""
-        return self.snapshot().vocabulary
+        return self.current().vocabulary
 
     def rarity(self, word: str) -> float:
         """Return how rare a word is in the help center (inverse document frequency; unseen words are rarest)."""
-        snap = self.snapshot()
+        snap = self.current()
         stem = word.lower()
         if HANGUL.search(stem) and len(stem) > 2:
             stem = stem[:2]  # Korean words carry particles: their first two syllables are indexed on their own
         df = snap.df.get(stem) or snap.df.get(stem.rstrip("s")) or 0
         return math.log((snap.docs + 1) / (df + 0.5))
 
+    def _embed(self, queries: list[str]) -> list[np.ndarray]:
+        return [np.asarray(v, dtype=np.float32) for v in self.store.embedding.embed_query(queries)]
+
+    def _dense(self, snap: Snapshot, vector: np.ndarray, want: int, where: dict[str, Any] | None) -> dict[str, float]:
+        """Return the `want` closest live chunks (matching `where`) with their cosine similarity, closest first."""
+        sims: dict[str, float] = {}
+        for col, size, dead in snap.segments:
+            # A segment can still hold chunks no longer live: ask for enough to cover them.
+            got = col.query(query_embeddings=[vector], n_results=min(size, want + dead), include=["distances"],
+                            **({"where": where} if where else {}))
+            for cid, dist in zip(got["ids"][0], (got["distances"] or [[]])[0]):
+                if cid in snap.by_id:
+                    sims[cid] = max(sims.get(cid, -1.0), 1.0 - float(dist))
+        return dict(sorted(sims.items(), key=lambda kv: -kv[1])[:want])
+
+    def _rankings(self, snap: Snapshot, vectors: list[np.ndarray], want: int, lang: str | None) -> list[dict[str, float]]:
+        """Return the dense rankings to fuse: the question in its language and in others, its English words in others.
+
+        Pages in the question's language and pages in other languages are searched apart: e5 ranks any passage
+        in the same language above the right passage in another, which a page without a twin needs.
+        """
+        wheres: list[dict[str, Any] | None] = [{"lang": lang}, {"lang": {"$ne": lang}}] \
+            if lang and len(snap.languages) > 1 else [None]
+        return [self._dense(snap, vector, want, where)
+                for n, vector in enumerate(vectors) for where in (wheres if n == 0 else wheres[-1:])]
+
     def search(self, query: str, k: int = 5, lang: str | None = None, per_section: int = 1) -> list[Hit]:
         """Return up to k hits for the query, best first, at most per_section from one section.
 
         With lang, hits come from that language's pages where they exist (the English page otherwise).
+        Raise SearchUnavailable when the index cannot answer.
         """
         query = (query or "").strip()
         if not query:
             raise InputError("the question is empty")
         if len(query) > MAX_QUERY_CHARS:
             raise InputError(f"the question is too long ({len(query)} characters; the limit is {MAX_QUERY_CHARS})")
-        snap = self.snapshot()
-        n = min(CANDIDATES * (2 if lang else 1), len(snap.ids))
-        dense_sim: dict[str, float] = {}
-        ranked: list[list[str]] = []
+        # With a language, twins in other languages are skipped later: look at more candidates.
+        want = CANDIDATES * (2 if lang else 1)
         english = self.glossary.english(query)
         # A Korean question is also searched by its English words: e5 otherwise favours the
         # few passages that happen to contain Korean labels.
         queries = [query, english] if english and HANGUL.search(query) else [query]
-        vectors = self.store.embedding.embed_query(queries)
-        # Pages in the question's language and pages in other languages are searched apart: e5 ranks any
-        # passage in the same language above the right passage in another, which a page without a twin needs.
-        langs = [{"lang": lang}, {"lang": {"$ne": lang}}] if lang and len(snap.languages) > 1 else [None]
-        for n_vec, vector in enumerate(vectors):
-            for where in langs if n_vec == 0 else langs[-1:]:
-                dense = self.store.chunks.query(
-                    query_embeddings=[np.asarray(vector, dtype=np.float32)], n_results=n, ids=snap.ids,
-                    include=["distances"], **({"where": where} if where else {}),
-                )
-                ids = dense["ids"][0]
-                for cid, dist in zip(ids, (dense["distances"] or [[]])[0]):
-                    dense_sim[cid] = max(dense_sim.get(cid, 0.0), 1.0 - float(dist))
-                ranked.append(ids)
+        snap = self.current()
+        try:
+            vectors = self._embed(queries)
+        except Exception as err:  # noqa: BLE001 - a remote embedder can fail like the store
+            raise SearchUnavailable(f"the question could not be embedded ({type(err).__name__})") from err
+        try:
+            dense = self._rankings(snap, vectors, want, lang)
+        except Exception as first:  # noqa: BLE001
+            # The generation may have been dropped under a long-idle reader: load the live one, once.
+            log.info("dense search failed on generation %s (%s); reloading", snap.generation, first)
+            try:
+                snap = self.load()
+                dense = self._rankings(snap, vectors, want, lang)
+            except SearchUnavailable:
+                raise
+            except Exception as err:  # noqa: BLE001
+                raise SearchUnavailable(f"the help-center index cannot be searched ({type(err).__name__}); if it "
+                                        "persists, run `python -m bot index --rebuild`") from err
+        return self._fuse(snap, query, english, dense, k, lang, want, per_section)
+
+    def _fuse(self, snap: Snapshot, query: str, english: str, dense: list[dict[str, float]], k: int,
+              lang: str | None, want: int, per_section: int) -> list[Hit]:
+        """Fuse the dense and lexical rankings by reciprocal rank; keep one hit per section."""
+        dense_sim: dict[str, float] = {}
+        ranked: list[list[str]] = []
+        for sims in dense:
+            ranked.append(list(sims))
+            for cid, sim in sims.items():
+                dense_sim[cid] = max(dense_sim.get(cid, 0.0), sim)
         lexical: dict[str, float] = {}
         if english and HANGUL.search(query):
             # Hangul bigrams of a Korean question mostly hit the Korean UI labels: use exact words only.
@@ -243,7 +349,7 @@ class Retriever:
         else:
             terms = snap.expand(tokenize(query))
         if terms:
-            docs, scores = snap.bm25.retrieve([terms], k=n, show_progress=False)
+            docs, scores = snap.bm25.retrieve([terms], k=min(want, len(snap.ids)), show_progress=False)
             for idx, score in zip(docs[0], scores[0]):
                 # bm25s returns arbitrary documents at score 0; words found on every page score near 0.
                 if score >= MIN_LEXICAL:
@@ -253,11 +359,10 @@ class Retriever:
         for ids in ranked:
             for rank, cid in enumerate(ids):
                 fused[cid] = fused.get(cid, 0.0) + 1.0 / (RRF_K + rank + 1)
-        rows = {r["id"]: r for r in snap.rows}
         hits: list[Hit] = []
         seen: dict[str, int] = {}
         for cid in sorted(fused, key=lambda c: (-fused[c], c)):
-            row = rows[cid]
+            row = snap.by_id[cid]
             if seen.get(row["section_id"], 0) >= per_section:
                 continue
             row_lang = row.get("lang") or "en"
@@ -268,7 +373,7 @@ class Retriever:
             seen[row["section_id"]] = seen.get(row["section_id"], 0) + 1
             hits.append(Hit(cid, row["section_id"], row["section"], row["page_title"], row["url"], row["text"],
                             row["kind"], fused[cid], dense_sim.get(cid, 0.0), lexical.get(cid, 0.0), row_lang,
-                            bool(row.get("disputed"))))
+                            bool(row.get("disputed")), snap.fetched.get(row.get("page_id", ""), "")))
             if len(hits) == k:
                 break
         return hits

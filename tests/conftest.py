@@ -6,9 +6,16 @@ import shutil
 import socket
 import subprocess
 import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+
+from bot.threads import limit_native_threads
+
+limit_native_threads()  # as every entry point: before numpy and the embedding engine load
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGE = ROOT / "knowledge" / "help-center" / "en" / "troubleshooting" / "usage-plan" / "unlimited-benefit-scope.mdx"
@@ -71,3 +78,45 @@ def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 120)
     full_env = {**os.environ, **(env or {})}
     return subprocess.run([sys.executable, "-m", "bot", *args], cwd=ROOT, env=full_env, capture_output=True,
                           text=True, timeout=timeout)
+
+
+def free_port() -> int:
+    """Return a free TCP port on 127.0.0.1."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def run_chroma(folder: Path) -> Iterator[tuple[int, subprocess.Popen[bytes]]]:
+    """Run `chroma run` on a free 127.0.0.1 port over folder; yield (port, process), stop it by PID."""
+    import httpx
+
+    exe = Path(sys.executable).with_name("chroma")
+    if not exe.exists():
+        exe = Path(shutil.which("chroma") or "chroma")
+    port = free_port()
+    proc = subprocess.Popen([str(exe), "run", "--path", str(folder), "--host", "127.0.0.1", "--port", str(port)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/api/v2/heartbeat", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        else:
+            pytest.fail("the Chroma server did not start")
+        yield port, proc
+    finally:
+        if proc.poll() is None:
+            proc.terminate()
+            proc.wait(timeout=10)
+
+
+@pytest.fixture()
+def chroma_server(tmp_path: Path) -> Iterator[int]:
+    """Return the port of a Chroma server on 127.0.0.1 for this test."""
+    with run_chroma(tmp_path / "srv") as (port, _):
+        yield port

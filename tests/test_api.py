@@ -97,6 +97,7 @@ def test_healthz_docs_and_widget_script(client):
     body = health.json()
     assert health.status_code == 200 and body["status"] == "ok" and body["index"] is True and body["mode"] == "offline"
     assert body["failed"] == [] and set(body["checks"]) == {"database", "index", "disk", "rate_limits"}
+    assert body["generation"] == 1 and body["checks"]["index"]["detail"] == "serving generation 1"
     assert client.get("/docs").status_code == 200
     paths = client.get("/openapi.json").json()["paths"]
     assert {"/api/chat", "/api/chat/stream", "/api/feedback", "/healthz", "/widget.js"} <= set(paths)

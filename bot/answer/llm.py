@@ -21,7 +21,7 @@ from bot.templates import load_prompt
 from bot.conversation import Conversation
 from bot.eligibility import Engine, Verdict
 from bot.errors import BotError
-from bot.retrieval import Hit, Retriever
+from bot.retrieval import Hit, Retriever, SearchUnavailable
 from bot.settings import Settings
 from bot.tokens import count_tokens, truncate_tokens
 from bot.tools import make_eligibility_tool
@@ -62,7 +62,12 @@ class LLMAnswerer:
     def stream(self, message: str, conv: Conversation, profile: Profile | None) -> Iterator[StreamEvent]:
         """Yield the model's text sentence by sentence, each checked before it is shown, then the final answer."""
         turn = self.offline.prepare(message, conv, profile)
-        hits = self.offline.search(turn)
+        try:
+            hits = self.offline.search(turn)
+        except SearchUnavailable:
+            # Verdicts need no index: the deterministic answer gives them, and says when search is down.
+            yield from self._final(self.offline.without_search(turn, mode="degraded"))
+            return
         decision = self.offline.decide(turn, hits)
         verdicts: list[Verdict] = []
         if decision.action is Action.VERDICT:

@@ -13,7 +13,7 @@ from bot.answer.render import Renderer
 from bot.answer.turn import LastVerdict, Pending, Turn, prepare, remember
 from bot.conversation import Conversation
 from bot.eligibility import Engine, Verdict
-from bot.retrieval import Hit, Retriever
+from bot.retrieval import Hit, Retriever, SearchUnavailable
 from bot.settings import Settings, get_settings
 from bot.templates import Templates, load_templates
 from bot.tools import make_eligibility_tool
@@ -22,6 +22,9 @@ from bot.types import Answer, Handoff, Profile, Source, StreamEvent, ToolCall
 ROUTES = {Action.DOCS: "answer", Action.VERDICT: "eligibility", Action.TABLE: "eligibility", Action.CLARIFY: "clarify",
           Action.NOT_COVERED: "handoff", Action.HANDOFF: "handoff", Action.OFF_TOPIC: "refuse", Action.REFUSE: "refuse",
           Action.DATE_PROBLEM: "clarify"}
+
+# What can be answered with the search index down: the rules engine and the customer's words suffice.
+NEEDS_NO_SEARCH = (Action.VERDICT, Action.TABLE, Action.DATE_PROBLEM, Action.REFUSE, Action.HANDOFF)
 
 
 class OfflineAnswerer:
@@ -66,9 +69,21 @@ class OfflineAnswerer:
                turn: Turn | None = None) -> Answer:
         """Answer one message, updating the conversation's remembered facts."""
         turn = turn or self.prepare(message, conv, request_profile)
-        hits = self.search(turn)
+        try:
+            hits = self.search(turn)
+        except SearchUnavailable:
+            return self.without_search(turn, mode)
         decision = self.decide(turn, hits)
         return self.respond(turn, decision, hits, mode)
+
+    def without_search(self, turn: Turn, mode: str = "offline") -> Answer:
+        """Answer while the index is down: verdicts, the profile table and handoffs need none; the rest says so."""
+        decision = self.policy.decide(turn, [], frozenset())
+        if decision.action in NEEDS_NO_SEARCH:
+            return self.respond(turn, decision, [], mode)
+        remember(turn)
+        return Answer(answer=self.templates[turn.lang].render("search_unavailable"), route="handoff", sources=[],
+                      tool_calls=turn.tool_calls, mode=mode, session_id=turn.conv.id, language=turn.lang, retrieved=[])
 
     def respond(self, turn: Turn, decision: Decision, hits: list[Hit], mode: str = "offline") -> Answer:
         """Carry out a decision deterministically (the LLM answerer falls back on this too)."""
