@@ -74,7 +74,7 @@ def names(engine: Engine) -> frozenset[str]:
 def all_hits(retriever: Any) -> list[Hit]:
     """Return every chunk of the index as a search hit."""
     return [Hit(r["id"], r["section_id"], r["section"], r["page_title"], r["url"], r["text"], r["kind"], 0.0, 0.0, 0.0,
-                r.get("lang") or "en") for r in retriever.snapshot().rows]
+                r.get("lang") or "en") for r in retriever.load().by_id.values()]
 
 
 @pytest.fixture(scope="module")
