@@ -50,16 +50,26 @@ class ApiError(Exception):
 
 
 class Workers:
-    """Run the bot's blocking calls in threads, at most `capacity` at once, first come first served."""
+    """Run the bot's blocking calls in threads, at most `capacity` at once, first come first served.
 
-    def __init__(self, capacity: int) -> None:
+    At most `queue` requests wait for a thread; one more is refused at once (503 with Retry-After)
+    rather than waiting seconds behind the others: beyond capacity a client learns it quickly.
+    """
+
+    def __init__(self, capacity: int, queue: int) -> None:
         self.capacity = capacity
+        self.queue = queue
         self._limiter: anyio.CapacityLimiter | None = None
+        self.refused = 0
 
-    async def run(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
-        """Call fn in a worker thread; a bounded, fair queue keeps latency even under load."""
+    async def run(self, fn: Any, *args: Any, admit: bool = True, **kwargs: Any) -> Any:
+        """Call fn in a worker thread; a new request (`admit`) is refused when the queue is full."""
         if self._limiter is None:  # made lazily: it needs the running event loop
             self._limiter = anyio.CapacityLimiter(self.capacity)
+        if admit and self._limiter.statistics().tasks_waiting >= self.queue:
+            self.refused += 1
+            raise ApiError(503, "busy", "The assistant is busy right now. Please try again in a moment.",
+                           {"Retry-After": "1"})
         return await anyio.to_thread.run_sync(lambda: fn(*args, **kwargs), limiter=self._limiter)
 
 
@@ -155,7 +165,7 @@ async def _stream_body(first: StreamEvent, events: Iterator[StreamEvent], worker
     yield _sse(*_event_payload(first))
     while True:
         try:
-            ev = await workers.run(next, events, _DONE)
+            ev = await workers.run(next, events, _DONE, admit=False)  # a started answer is finished
         except Exception as exc:
             yield _sse("error", _failure(exc, "chat stream")[1])
             return
@@ -254,7 +264,7 @@ def add_routes(app: FastAPI, bot: SupportBot, settings: Settings, limiter: RateL
 
     # Offline answers are CPU-bound: threads beyond the cores only fight over the GIL and widen the tail.
     capacity = settings.chat_concurrency if bot.mode == "llm" else min(settings.chat_concurrency, max(2, os.cpu_count() or 2))
-    workers = Workers(capacity)
+    workers = Workers(capacity, settings.chat_queue)
 
     async def admit(request: Request, req: ChatRequest) -> Admission:
         # Everything that needs no I/O is checked first: a refused request is never counted or stored.

@@ -5,6 +5,7 @@ import logging
 import math
 import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,6 +28,7 @@ CANDIDATES = 20
 MAX_QUERY_CHARS = 2000
 MANIFEST_CHECK_SECONDS = 0.5
 MIN_LEXICAL = 0.5
+QUERY_CACHE_SIZE = 4096  # query vectors kept (384 floats each: ~6 MB)
 
 
 @dataclass(frozen=True)
@@ -128,6 +130,50 @@ class Health:
     latest: int | None = None
 
 
+class QueryCache:
+    """Vectors of recent queries (customers ask the same things), least recently used dropped first.
+
+    Keyed by the query with case and spacing folded; a vector depends on the embedding model only, so
+    it outlives index generations. Thread-safe; counts hits and misses for the benches.
+    """
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._items: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+        self.hits = self.misses = 0
+
+    @staticmethod
+    def key(query: str) -> str:
+        return " ".join(query.casefold().split())
+
+    def get(self, query: str) -> np.ndarray | None:
+        k = self.key(query)
+        with self._lock:
+            v = self._items.get(k)
+            if v is None:
+                self.misses += 1
+                return None
+            self._items.move_to_end(k)
+            self.hits += 1
+            return v
+
+    def put(self, query: str, vector: np.ndarray) -> np.ndarray:
+        vector.setflags(write=False)  # shared between requests: nobody may change it
+        with self._lock:
+            self._items[self.key(query)] = vector
+            self._items.move_to_end(self.key(query))
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+        return vector
+
+    def stats(self) -> dict[str, float]:
+        with self._lock:
+            looked = self.hits + self.misses
+            return {"hits": self.hits, "misses": self.misses, "size": len(self._items),
+                    "hit_rate": round(self.hits / looked, 3) if looked else 0.0}
+
+
 class Retriever:
     """Search the live index; a new generation is loaded in the background and swapped in whole."""
 
@@ -142,6 +188,7 @@ class Retriever:
         self._loader: threading.Thread | None = None
         self._rows: dict[str, dict[str, dict[str, Any]]] = {}
         self._terms: dict[str, list[str]] = {}
+        self.vectors = QueryCache(QUERY_CACHE_SIZE)
 
     # --- generations ----------------------------------------------------------------------
     def load(self) -> Snapshot:
@@ -269,7 +316,13 @@ class Retriever:
         return math.log((snap.docs + 1) / (df + 0.5))
 
     def _embed(self, queries: list[str]) -> list[np.ndarray]:
-        return [np.asarray(v, dtype=np.float32) for v in self.store.embedding.embed_query(queries)]
+        """Return one vector per query: repeated questions come from the cache, the rest in one batch."""
+        found = [self.vectors.get(q) for q in queries]
+        missing = [q for q, v in zip(queries, found) if v is None]
+        if missing:
+            fresh = iter(np.asarray(v, dtype=np.float32) for v in self.store.embedding.embed_query(missing))
+            found = [v if v is not None else self.vectors.put(q, next(fresh)) for q, v in zip(queries, found)]
+        return found  # type: ignore[return-value]
 
     def _dense(self, snap: Snapshot, vector: np.ndarray, want: int, where: dict[str, Any] | None) -> dict[str, float]:
         """Return the `want` closest live chunks (matching `where`) with their cosine similarity, closest first."""
