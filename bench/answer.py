@@ -116,6 +116,8 @@ def main() -> None:
                       f"prompt tokens per turn median {statistics.median(r[3] for r in part):.0f} "
                       f"vs naive top-3 RAG {statistics.median(r[4] for r in part):.0f}, "
                       f"time to first checked sentence p50 {statistics.median(r[5] for r in part):.0f} ms")
+            for r in rows:
+                print(f"  {r[0]:<24} {r[3]:>4} vs naive {r[4]:>4}  {r[1]}")
             print(f"LLM mode, all: prompt tokens per turn median {statistics.median(r[3] for r in rows):.0f} "
                   f"vs naive {statistics.median(r[4] for r in rows):.0f} (target: not more than naive)")
 

@@ -45,7 +45,7 @@ class Settings(BaseSettings):
 
     database_url: str | None = Field(None, description="SQLAlchemy URL for sessions, transcripts and feedback (default: SQLite in DATA_DIR).")
     history_tokens: int = Field(1200, ge=0, le=20000, description="Token budget of earlier turns kept in a conversation.")
-    context_tokens: int = Field(250, ge=100, le=20000, description="Token budget of help-center text given to the model per turn.")
+    context_tokens: int = Field(200, ge=100, le=20000, description="Token budget of help-center text given to the model per turn.")
     llm_timeout: float = Field(20.0, gt=0, description="Seconds before a model call times out.")
     llm_retries: int = Field(2, ge=0, le=6, description="Retries (with backoff) after a timeout, 429 or 5xx before answering offline.")
     llm_max_tokens: int = Field(500, ge=16, le=16000, description="Most tokens the model may write in one reply (sent as max_tokens); a reply longer than 16 characters a token, or of more than twice as many stream chunks, is dropped and the turn answered offline.")

@@ -15,7 +15,8 @@ from bot.answer.gate import SentenceGate
 from bot.answer.grounding import Grounding
 from bot.answer.model_call import Limits, ModelCall, ModelFailure
 from bot.answer.offline import OfflineAnswerer
-from bot.answer.policy import Action, Decision
+from bot.answer.policy import Action, Decision, key_terms
+from bot.answer.render import lead_sentence
 from bot.answer.turn import Turn, remember
 from bot.templates import load_prompt
 from bot.conversation import Conversation
@@ -27,6 +28,7 @@ from bot.tokens import count_tokens, truncate_tokens
 from bot.tools import make_eligibility_tool
 from bot.types import Answer, Profile, Source, StreamEvent, Usage
 
+FAQ_QUESTION = re.compile(r"^\s*\*\*Q:[^\n]*\*\*\s*\n")  # an FAQ chunk repeats its question, the section title
 log = logging.getLogger(__name__)
 MAX_MODEL_CALLS = 3
 LANGUAGE_NAMES = {"en": "English", "ko": "Korean (한국어)"}
@@ -82,7 +84,9 @@ class LLMAnswerer:
             yield from self._final(self.offline.respond(turn, decision, hits, mode="llm"))
             return
         passages = decision.passages or self.offline.policy.answerable(turn, self.offline.policy.rank(turn, hits))[:1]
-        context, used = self._context([r.hit for r in passages])
+        # With the rules' verdicts in the prompt, the sections only support and cite them: half the budget.
+        budget = self.settings.context_tokens // (2 if verdicts else 1)
+        context, used = self._context([r.hit for r in passages], key_terms(message, turn.lang), budget)
         messages: list[BaseMessage] = [SystemMessage(self._system(turn, context, verdicts)), *self._history(conv),
                                        HumanMessage(message)]
         grounding = self._grounding(turn, message, used, verdicts, decision)
@@ -155,11 +159,15 @@ class LLMAnswerer:
         yield StreamEvent(type="token", text=answer.answer)
         yield StreamEvent(type="final", answer=answer)
 
-    def _context(self, hits: list[Hit]) -> tuple[str, list[Hit]]:
-        """Return numbered sections that fit the token budget, best first."""
-        parts, used, budget = [], [], self.settings.context_tokens
+    def _context(self, hits: list[Hit], terms: list[str], budget: int) -> tuple[str, list[Hit]]:
+        """Return numbered sections that fit the token budget, best first, each with its answering sentence first."""
+        parts: list[str] = []
+        used: list[Hit] = []
         for h in hits:
-            block = f"[{len(used) + 1}] {(h.section or h.page_title).split(' › ')[-1]}\n{h.text}"
+            title = (h.section or h.page_title).split(" › ")[-1]
+            text = FAQ_QUESTION.sub("", h.text, count=1) if h.kind == "faq" else h.text  # the title says it already
+            text = lead_sentence(text.strip(), terms) if h.kind in ("text", "faq") else text
+            block = f"[{len(used) + 1}] {title}\n{text}"
             cost = count_tokens(block)
             if cost > budget:
                 if not used:
