@@ -86,6 +86,7 @@ def load(base: str, clients: int, seconds: float, pid: int) -> dict[str, object]
     """Post /api/chat from `clients` threads for `seconds`; return latencies, errors and peak RSS."""
     latencies: list[float] = []
     errors: list[str] = []
+    refused: list[float] = []  # deliberate 503/429 beyond capacity: how fast the client learned it
     lock = threading.Lock()
     deadline = time.perf_counter() + seconds
 
@@ -107,10 +108,14 @@ def load(base: str, clients: int, seconds: float, pid: int) -> dict[str, object]
                     with lock:
                         if resp.status_code == 200:
                             latencies.append(took)
+                        elif resp.status_code in (429, 503) and resp.headers.get("Retry-After"):
+                            refused.append(took)
                         else:
                             errors.append(f"{resp.status_code} {resp.text[:120]}")
                     if resp.status_code == 200:
                         session = resp.json()["session_id"]
+                    elif resp.headers.get("Retry-After"):
+                        time.sleep(min(float(resp.headers["Retry-After"]), 5))  # as a polite client does
                 except httpx.HTTPError as exc:
                     with lock:
                         errors.append(f"{type(exc).__name__}: {exc}")
@@ -135,7 +140,7 @@ def load(base: str, clients: int, seconds: float, pid: int) -> dict[str, object]
         t.join()
     elapsed = time.perf_counter() - started
     done.set()
-    return {"latencies": latencies, "errors": errors, "elapsed": elapsed, "peak_rss": max(peak)}
+    return {"latencies": latencies, "errors": errors, "refused": refused, "elapsed": elapsed, "peak_rss": max(peak)}
 
 
 def pct(values: list[float], q: float) -> float:
@@ -172,10 +177,12 @@ def main() -> None:
             result = load(base, args.clients, args.seconds, proc.pid)
             lat: list[float] = result["latencies"]  # type: ignore[assignment]
             errors: list[str] = result["errors"]  # type: ignore[assignment]
-            total = len(lat) + len(errors)
+            refused: list[float] = result["refused"]  # type: ignore[assignment]
+            total = len(lat) + len(errors) + len(refused)
             print(f"/api/chat, {args.clients} concurrent clients for {result['elapsed']:.1f} s:")
-            print(f"  requests {total}, ok {len(lat)}, errors {len(errors)}, "
-                  f"throughput {total / result['elapsed']:.1f} req/s")  # type: ignore[operator]
+            print(f"  requests {total}, ok {len(lat)}, errors {len(errors)} (target 0), "
+                  f"refused with Retry-After {len(refused)} (p95 {pct(refused, 95):.0f} ms), "
+                  f"throughput {len(lat) / result['elapsed']:.1f} answers/s")  # type: ignore[operator]
             print(f"  latency p50 {pct(lat, 50):.0f} ms, p95 {pct(lat, 95):.0f} ms (target <= 250 ms), "
                   f"p99 {pct(lat, 99):.0f} ms, mean {1000 * statistics.fmean(lat) if lat else float('nan'):.0f} ms")
             print(f"  server RSS peak {result['peak_rss']:.0f} MB, VmHWM {rss_mb(proc.pid, 'VmHWM'):.0f} MB "
