@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, Text, create_engine, select, text, update
+from sqlalchemy import JSON, event, DateTime, ForeignKey, Integer, String, Text, create_engine, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
@@ -118,12 +118,24 @@ def check_session_id(session_id: str) -> str:
     return session_id
 
 
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    """WAL: readers never wait for a writer, and a commit is one append. synchronous=NORMAL keeps every
+    committed turn through a crash or kill of the app (only a power cut may lose the last ones)."""
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA busy_timeout=5000")
+    cur.close()
+
+
 class ConversationStore:
     """Sessions and turns in any SQLAlchemy database; text is masked before it is written."""
 
     def __init__(self, url: str) -> None:
         # pre_ping: a connection broken by a database restart is replaced, not handed to a request.
         self.engine: Engine = create_engine(url, future=True, pool_pre_ping=True)
+        if self.engine.dialect.name == "sqlite":
+            event.listen(self.engine, "connect", _sqlite_pragmas)
         try:
             _Base.metadata.create_all(self.engine)
         except IntegrityError:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Callable, Iterator
 from datetime import date
 from typing import Any
@@ -174,6 +175,9 @@ def make_bot(settings: Settings | None = None, *, today: Callable[[], date] = da
     if ensure_index:
         # Rows, lexical index, model and vectors load while the rest starts; health and search wait for them.
         retriever.prepare(background=True)
+        from bot.answer.facts import warm_up
+
+        threading.Thread(target=warm_up, name="warm-dates", daemon=True).start()
     engine = Engine.from_file(settings.rules_file)
     bot = SupportBot(settings, retriever=retriever, engine=engine,
                      conversations=ConversationStore(settings.db_url), today=today)
