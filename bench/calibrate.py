@@ -24,6 +24,7 @@ from bench.corpus import pages_folder, questions  # noqa: E402
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--grid", action="store_true", help="try threshold combinations")
+    parser.add_argument("--misses", action="store_true", help="list the questions the current settings get wrong")
     parser.add_argument("--data", type=Path, default=Path("var/calibrate"), help="index folder (kept between runs)")
     args = parser.parse_args()
 
@@ -70,6 +71,14 @@ def main() -> int:
     for (q, _, _), ok in zip(cases, [x for k in ("answered", "paraphrase", "not_covered") for x in current[k]]):
         by_lang.setdefault(f"{q.kind}/{q.lang}", []).append(ok)
     print("by language:", show(by_lang))
+    if args.misses:
+        flat = [x for k in ("answered", "paraphrase", "not_covered") for x in current[k]]
+        ordered = [c for k in ("answered", "paraphrase", "not_covered") for c in cases if c[0].kind == k]
+        for (q, turn, hits), ok in zip(ordered, flat):
+            if not ok:
+                d = off.policy.decide(turn, hits, off.retriever.vocabulary())
+                lead = d.passages[0].hit.section_id if d.passages else "-"
+                print(f"  miss [{q.kind}/{q.lang}] {q.text!r}: {d.action.name} lead {lead}; want {', '.join(q.sections) or 'not covered'}")
     if args.grid:
         from bot.answer.policy import Policy
 

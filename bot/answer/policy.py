@@ -188,6 +188,8 @@ class Policy:
             terms = [t for t in own if not cross or t.isascii()] + [x for t in own if cross for x in synonyms[t]]
             title = (h.section or h.page_title).split(" › ")[-1]
             title_sim = overlap(terms, key_terms(title, h.lang))
+            if "#" not in h.section_id:
+                title_sim = 0.0  # a page's opening lines carry the page title, which names the page, not this passage
             if named:
                 inside = {m.model_id for m in self.engine.catalog.find_models_in_text(h.text, fuzzy=False)}
                 entities = len(named & inside) / len(named)
