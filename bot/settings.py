@@ -62,6 +62,7 @@ class Settings(BaseSettings):
     rank_title: float = Field(0.5, ge=0, description="Weight of question-to-heading likeness when choosing the passage that leads an answer.")
     rank_coverage: float = Field(0.3, ge=0, description="Weight of the question's key words found in a passage when choosing the one that leads.")
     rank_entities: float = Field(0.4, ge=0, description="Weight of the models a question names being in a passage when choosing the one that leads.")
+    rank_same_language: float = Field(0.1, ge=0, description="Added to a passage in the question's language when choosing the one that leads (a twin or a page of its own).")
     max_models_per_answer: int = Field(4, ge=1, le=20, description="Most models one answer gives verdicts for.")
 
     host: str = Field("127.0.0.1", description="Web app host.")

@@ -199,6 +199,8 @@ class Policy:
             dense = max(0.0, (h.dense - 0.8) / 0.1)  # e5 similarities of related passages sit between 0.8 and 0.9
             score = (h.score / top + w.rank_dense * dense + w.rank_title * title_sim + w.rank_coverage * coverage
                      + w.rank_entities * entities)
+            if not cross:
+                score += w.rank_same_language  # a page in the customer's language, when one says as much
             if h.kind == "card":
                 score -= 0.5  # a related-article card points elsewhere; it never leads
             if h.disputed:
@@ -236,7 +238,8 @@ class Policy:
         c = self.cue(turn.lang)
         if c.has("domain", turn.message) or self.cue("en").has("domain", turn.message):
             return True
-        terms = set(tokenize(turn.message))
+        # A Korean message's words also count in English (the glossary): the headings may be English only.
+        terms = set(tokenize(turn.message)) | set(tokenize(self.english(turn.message)))
         if len(terms & vocabulary) >= 2:
             return True
         return bool(ranked) and ranked[0].hit.dense >= self.settings.off_topic_unless
