@@ -173,6 +173,8 @@ class Policy:
         # a Korean verb form rarely appears as written.
         readable = [t for t in own if t.isascii() or synonyms[t]]
         rarest = max(readable, key=lambda t: weights[t]) if readable else ""
+        # Pages with a section among the hits: there, the page's opening lines only introduce what a section says.
+        sectioned = {h.section_id.split("#", 1)[0] for h in hits if "#" in h.section_id}
         for h in hits:
             cross = h.lang != turn.lang
             body = f"{h.section} {h.text}".lower()
@@ -199,8 +201,12 @@ class Policy:
             dense = max(0.0, (h.dense - 0.8) / 0.1)  # e5 similarities of related passages sit between 0.8 and 0.9
             score = (h.score / top + w.rank_dense * dense + w.rank_title * title_sim + w.rank_coverage * coverage
                      + w.rank_entities * entities)
+            if "#" not in h.section_id and h.section_id in sectioned:
+                score -= w.rank_intro_penalty
             if not cross:
                 score += w.rank_same_language  # a page in the customer's language, when one says as much
+            if h.kind == "table_row" and not named and self.engine.catalog.find_models_in_text(h.text[:80], fuzzy=False):
+                score -= w.rank_row_unasked  # a row about one model answers a question about that model
             if h.kind == "card":
                 score -= 0.5  # a related-article card points elsewhere; it never leads
             if h.disputed:
