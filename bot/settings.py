@@ -57,6 +57,7 @@ class Settings(BaseSettings):
     answer_close_dense: float = Field(0.87, ge=0, le=1, description="A passage this similar in meaning answers with half the key words (paraphrased questions).")
     answer_sure_dense: float = Field(0.90, ge=0, le=1, description="A passage this similar in meaning answers whatever words it uses (above what unanswered questions reach).")
     answer_min_title: float = Field(0.7, ge=0, le=1, description="A passage whose heading (or FAQ question) is this close to the question answers it even with fewer key words.")
+    answer_lead_margin: float = Field(0.35, ge=0, description="A passage close in meaning that ranks this far ahead of every other answers even in other words.")
     off_topic_unless: float = Field(0.87, ge=0, le=1, description="A message with no product word is off-topic unless a passage is at least this similar.")
     rank_dense: float = Field(1.0, ge=0, description="Weight of meaning-similarity when choosing the passage that leads an answer.")
     rank_title: float = Field(0.5, ge=0, description="Weight of question-to-heading likeness when choosing the passage that leads an answer.")

@@ -24,7 +24,7 @@ STOP = frozenset(
     "제가 저는 제 저 이거 그거 이것 그것 혹시 좀 정말 그냥".split())
 KO_ENDING = re.compile(r"(?:습니다|니다|세요|어요|아요|에요|예요|나요|는지|게|는|은|을|를|고|며|면|서|요)$")
 KO_PARTICLE = re.compile(r"(?:으로|에서|이랑|까지|부터|에게|한테|은|는|이|가|을|를|도|로|의|에|와|과|랑|만|요|나요|가요|까요|인가요|인데|이에요|예요)$")
-QUANTITY = re.compile(r"\d[\d,.]*\s*(?:credits?|크레딧|seconds?|secs?|초|minutes?|mins?|분|%|won|원|\$|usd|images?|장|times|회|개|k\b)", re.I)
+QUANTITY = re.compile(r"\d[\d,.]*\s*(?:credits?|크레딧|seconds?|secs?|s\b|초|minutes?|mins?|분|%|won|원|\$|usd|images?|장|times|회|개|k\b)", re.I)
 
 
 class Action(StrEnum):
@@ -230,7 +230,10 @@ class Policy:
                          and (r.coverage >= self.settings.answer_min_coverage or r.title >= self.settings.answer_min_title
                               or (close_enough and r.coverage >= self.settings.answer_min_coverage / 2)))
                         or r.hit.dense >= self.settings.answer_sure_dense)
-            if not (close and on_point):
+            # Far ahead of every other passage and close in meaning: the question is this passage's, in other words.
+            alone = (r is ranked[0] and close_enough and len(ranked) > 1
+                     and r.score - ranked[1].score >= self.settings.answer_lead_margin)
+            if not (close and (on_point or alone)):
                 continue
             if amount and not QUANTITY.search(r.hit.text):
                 continue  # "how many credits does X cost": only a passage with a figure answers
