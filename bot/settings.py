@@ -65,7 +65,7 @@ class Settings(BaseSettings):
     rank_entities: float = Field(0.4, ge=0, description="Weight of the models a question names being in a passage when choosing the one that leads.")
     rank_same_language: float = Field(0.1, ge=0, description="Added to a passage in the question's language when choosing the one that leads (a twin or a page of its own).")
     rank_intro_penalty: float = Field(0.2, ge=0, description="Taken from a page's opening lines when one of its sections is also found (the section says it).")
-    rank_row_unasked: float = Field(0.3, ge=0, description="Taken from a table row about one model when the question names no model.")
+    rank_row_unasked: float = Field(0.3, ge=0, description="Taken from a row of the rules' page about one model when the question names no model.")
     max_models_per_answer: int = Field(4, ge=1, le=20, description="Most models one answer gives verdicts for.")
 
     host: str = Field("127.0.0.1", description="Web app host.")

@@ -175,6 +175,7 @@ class Policy:
         rarest = max(readable, key=lambda t: weights[t]) if readable else ""
         # Pages with a section among the hits: there, the page's opening lines only introduce what a section says.
         sectioned = {h.section_id.split("#", 1)[0] for h in hits if "#" in h.section_id}
+        rules_page = self.engine.book.spec.source.page.partition("/")[2]  # without its language folder
         for h in hits:
             cross = h.lang != turn.lang
             body = f"{h.section} {h.text}".lower()
@@ -205,8 +206,9 @@ class Policy:
                 score -= w.rank_intro_penalty
             if not cross:
                 score += w.rank_same_language  # a page in the customer's language, when one says as much
-            if h.kind == "table_row" and not named and self.engine.catalog.find_models_in_text(h.text[:80], fuzzy=False):
-                score -= w.rank_row_unasked  # a row about one model answers a question about that model
+            if h.kind == "table_row" and not named and h.section_id.split("#", 1)[0].partition("/")[2] == rules_page \
+                    and self.engine.catalog.find_models_in_text(h.text[:80], fuzzy=False):
+                score -= w.rank_row_unasked  # a row of the rules' page about one model answers a question about that model
             if h.kind == "card":
                 score -= 0.5  # a related-article card points elsewhere; it never leads
             if h.disputed:
