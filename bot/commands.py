@@ -3,8 +3,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
+from typing import TYPE_CHECKING
 
 from bot.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    from bot.store import Store
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -44,6 +49,7 @@ def cmd_index(args: argparse.Namespace) -> int:
     settings = get_settings()
     store = open_store(settings, repair=True) if args.rebuild else Store(settings)
     report = build_index(settings, store, fresh=args.rebuild)
+    _save_search_index(settings, store)
     data = {**report.__dict__, "seconds": round(report.seconds, 3)}
     if args.json:
         print(json.dumps(data, indent=2))
@@ -56,11 +62,27 @@ def cmd_index(args: argparse.Namespace) -> int:
     return 0
 
 
+def _save_search_index(settings: Settings, store: Store) -> None:
+    """Build the new generation's in-memory search index once and save it, so app servers start by reading it."""
+    from bot.retrieval import Glossary, Retriever
+    from bot.segments import SearchUnavailable
+
+    try:
+        Retriever(store, Glossary.load(settings.glossary_file)).load()
+    except SearchUnavailable as err:
+        print(f"note: the search index was not saved for start-up ({err.message})", file=sys.stderr)
+
+
 def cmd_sync(args: argparse.Namespace) -> int:
     """Pull the published help center, apply what changed when the run is healthy, and re-index."""
     from bot.sync import sync_site
 
-    result = sync_site(get_settings(), dry_run=args.dry_run)
+    settings = get_settings()
+    result = sync_site(settings, dry_run=args.dry_run)
+    if not args.dry_run and result.exit_code == 0:
+        from bot.store import Store
+
+        _save_search_index(settings, Store(settings))
     if args.json:
         print(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
     else:

@@ -1,12 +1,16 @@
 """Hybrid retrieval: dense (Chroma) plus lexical (BM25), fused by reciprocal rank, one hit per section."""
 from __future__ import annotations
 
+import hashlib
 import logging
 import math
+import os
+import pickle
 import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import bm25s
@@ -15,7 +19,7 @@ from chromadb.api.models.Collection import Collection
 from rapidfuzz import fuzz, process
 
 from bot.errors import InputError
-from bot.lexical import HANGUL, TOKEN, Glossary, row_terms, tokenize
+from bot.lexical import HANGUL, TOKEN, Glossary, row_terms, terms_version, tokenize
 from bot.manifest import Manifest
 from bot.segments import IndexMissing, SearchUnavailable, Store
 
@@ -205,7 +209,7 @@ class Retriever:
             snap = self._snapshot
             if snap is None or snap.generation != manifest.generation:
                 try:
-                    snap = self._build(manifest)
+                    snap = self._saved(manifest) or self._save(manifest, self._build(manifest))
                     self._warm(snap)
                 except Exception as err:  # noqa: BLE001
                     log.warning("generation %s cannot be loaded: %s", manifest.generation, err)
@@ -245,6 +249,49 @@ class Retriever:
         segments = [(self.store.collection(s.name), len(s.ids), sum(c not in live_set for c in s.ids))
                     for s in manifest.segments]
         return Snapshot(manifest, rows, terms, segments)
+
+    # --- the in-memory index of a generation, kept on disk beside the store ----------------------
+    def _saved_path(self, manifest: Manifest) -> Path:
+        key = hashlib.sha256("\n".join([terms_version(), *(g.name for g in manifest.segments), *manifest.ids])
+                             .encode()).hexdigest()[:16]
+        return self.store.settings.data_dir / "snapshots" / f"{self.store.prefix}-{manifest.generation}-{key}.pickle"
+
+    def _saved(self, manifest: Manifest) -> Snapshot | None:
+        """Return the generation as saved by the process that loaded it first (a start-up reads, not rebuilds)."""
+        path = self._saved_path(manifest)
+        try:
+            with path.open("rb") as f:
+                rows_by_segment, terms, state = pickle.load(f)  # noqa: S301 - written by this app into DATA_DIR
+        except FileNotFoundError:
+            return None
+        except Exception as err:  # noqa: BLE001 - a damaged file is rebuilt from the store
+            log.warning("saved search index %s unreadable (%s); rebuilding it", path.name, type(err).__name__)
+            return None
+        self._rows, self._terms = rows_by_segment, terms
+        snap = Snapshot.__new__(Snapshot)
+        snap.__dict__.update(state)
+        snap.manifest = manifest
+        live = set(manifest.ids)
+        snap.segments = [(self.store.collection(g.name), len(g.ids), sum(c not in live for c in g.ids))
+                         for g in manifest.segments]
+        return snap
+
+    def _save(self, manifest: Manifest, snap: Snapshot) -> Snapshot:
+        """Write the built generation for the next start (atomically; older generations' files removed)."""
+        path = self._saved_path(manifest)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            state = {k: v for k, v in snap.__dict__.items() if k not in ("segments", "manifest")}
+            tmp = path.with_suffix(f".{os.getpid()}.tmp")
+            with tmp.open("wb") as f:
+                pickle.dump((self._rows, self._terms, state), f, protocol=pickle.HIGHEST_PROTOCOL)
+            os.replace(tmp, path)
+            for old in path.parent.glob(f"{self.store.prefix}-*.pickle"):
+                if old != path:
+                    old.unlink(missing_ok=True)
+        except OSError as err:
+            log.warning("could not save the search index for the next start: %s", err)
+        return snap
 
     def _warm(self, snap: Snapshot) -> None:
         """Touch every segment once, so the first customer on this generation waits for nothing."""
