@@ -33,6 +33,7 @@ MAX_QUERY_CHARS = 2000
 MANIFEST_CHECK_SECONDS = 0.5
 MIN_LEXICAL = 0.5
 SPLIT_FACTOR = 3  # closest chunks asked for at once, to split by language
+SPLIT_FROM = 2000  # live chunks from which one unfiltered query split by language beats filtered ones
 QUERY_CACHE_SIZE = 4096  # query vectors kept (384 floats each: ~6 MB)
 
 
@@ -392,6 +393,11 @@ class Retriever:
         """
         if not lang or len(snap.languages) < 2:
             return [self._dense(snap, vector, want, None) for vector in vectors]
+        if len(snap.ids) < SPLIT_FROM:
+            # A small index answers a filtered query as fast as an unfiltered one: ask each language apart.
+            wheres: list[dict[str, Any]] = [{"lang": lang}, {"lang": {"$ne": lang}}]
+            return [self._dense(snap, vector, want, where)
+                    for n, vector in enumerate(vectors) for where in (wheres if n == 0 else wheres[-1:])]
         out = []
         for n, vector in enumerate(vectors):
             # One unfiltered query split by language costs a fraction of a filtered one on a large index; a
