@@ -41,7 +41,7 @@ def test_questions_the_pages_answer_are_answered_from_them(corpus_bot, lang: str
         a = bot.ask(q.text)
         assert a.route != "eligibility" or a.tool_calls, q.text
         right += twin_of.get(_lead(a), _lead(a)) in {twin_of.get(s, s) for s in q.sections}
-    floor = {"en": 0.6, "ko": 0.4}[lang]
+    floor = {"en": 0.75, "ko": 0.62}[lang]  # measured 81% and 70%
     assert right / len(asked) >= floor, f"{right}/{len(asked)}"
 
 
@@ -52,7 +52,26 @@ def test_questions_no_page_answers_get_no_passage_and_no_verdict(corpus_bot) -> 
         assert a.route in ("handoff", "refuse", "answer"), q.text
         assert not [t for t in a.tool_calls if t.name.endswith("eligibility")], q.text
     wrong = [q.text for q in ALL if q.kind == "not_covered" and bot.ask(q.text).sources]
-    assert len(wrong) <= 3, wrong
+    assert len(wrong) <= 1, wrong  # measured: 1 of 25
+
+
+@pytest.mark.parametrize(("question", "section"), [
+    ("Is Agent 1.0 going away?", "agent-1-vs-2#will-agent-10-be-discontinued"),  # other words, far ahead of the rest
+    ("What's the maximum length of a Carat Video clip?", "video-length-limits#maximum-clip-length"),  # "10 s" is a figure
+    ("How do I downgrade my plan?", "change-plan#how-to-downgrade"),  # the section, not the page's opening lines
+    ("Which video models generate sound?", "sound-effects#which-models-make-sound"),  # a table of models still answers
+    ("비밀번호를 잊어버렸어요", "login-problems#common-sign-in-problems"),  # on topic through the glossary
+])
+def test_the_passage_that_answers_leads(corpus_bot, question: str, section: str) -> None:
+    bot, twin_of = corpus_bot
+    a = bot.ask(question)
+    assert a.route == "answer" and twin_of.get(_lead(a), _lead(a)).endswith(section), (_lead(a), a.answer[:200])
+
+
+def test_a_question_with_words_on_no_page_is_not_answered_from_a_page_with_some_of_them(corpus_bot) -> None:
+    bot, _ = corpus_bot
+    a = bot.ask("Is my uploaded content used to train your AI models?")
+    assert not a.sources and a.route == "handoff", a.answer[:200]
 
 
 @pytest.mark.parametrize("question", ["How do I request a refund?", "How do I cancel my subscription?", "환불 신청은 어디서 해요?"])
