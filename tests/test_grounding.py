@@ -97,6 +97,9 @@ CARELESS = [
     ("나노바나나 프로 4K는 무료입니다.", "ko"),
     ("소라 2는 2026년 3월 1일부터 무제한입니다.", "ko"),
     ("미드저니는 무제한입니다.", "ko"),
+    # Said by a real small model (eval/real-model.md) and let through before:
+    "No, the AI agent does not use conversation credits.",
+    "No, Sora is not limited to members. It is a paid service, and members can use it for unlimited.",
 ]
 
 FAITHFUL = [

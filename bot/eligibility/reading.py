@@ -44,8 +44,8 @@ LANGS = ("en", "ko")
 PLAN_WORD = re.compile(r"\s*(?:/|,|and|or|members?|plans?|subscri\w*|users?|tier|annual|monthly|yearly)", re.I)
 # A clause without a model name that points back at the model named before it.
 PRONOUN = re.compile(r"\b(?:it|its|it's|they|them|both|this|that|these|those|either|neither)\b|이 모델|그 모델|둘 다|둘 모두|이것|그것|해당 모델", re.I)
-# Clause breaks inside a sentence: "..., so it uses credits for you"; Korean "...이므로 ...", "...지만 ...".
-CLAUSE_BREAK = re.compile(r",?\s+(?:so|but|while|whereas|however|although|though)\s+(?=\w)|(?<=므로)\s+|(?<=지만)\s+|(?<=니다만)\s+|(?<=인데)\s+", re.I)
+# Clause breaks inside a sentence: "..., so it uses credits for you", "..., and members can use it"; Korean "...이므로 ...", "...지만 ...".
+CLAUSE_BREAK = re.compile(r",?\s+(?:so|but|while|whereas|however|although|though)\s+(?=\w)|,\s+and\s+(?=(?:it|they|you|we|members|users|customers|everyone|anyone)\b)|(?<=므로)\s+|(?<=지만)\s+|(?<=니다만)\s+|(?<=인데)\s+", re.I)
 PHRASES = Path(__file__).resolve().parents[2] / "knowledge" / "rules" / "phrases.yaml"
 
 
