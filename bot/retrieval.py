@@ -10,6 +10,7 @@ import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -136,6 +137,12 @@ class Health:
     latest: int | None = None
 
 
+@cache
+def _code_version() -> str:
+    """Return a key of this module's code and the BM25 library: a saved index from other code is rebuilt."""
+    return hashlib.sha256(Path(__file__).read_bytes() + bm25s.__version__.encode()).hexdigest()[:12]
+
+
 class QueryCache:
     """Vectors of recent queries (customers ask the same things), least recently used dropped first.
 
@@ -253,8 +260,8 @@ class Retriever:
 
     # --- the in-memory index of a generation, kept on disk beside the store ----------------------
     def _saved_path(self, manifest: Manifest) -> Path:
-        key = hashlib.sha256("\n".join([terms_version(), *(g.name for g in manifest.segments), *manifest.ids])
-                             .encode()).hexdigest()[:16]
+        key = hashlib.sha256("\n".join([terms_version(), _code_version(), *(g.name for g in manifest.segments),
+                                        *manifest.ids]).encode()).hexdigest()[:16]
         return self.store.settings.data_dir / "snapshots" / f"{self.store.prefix}-{manifest.generation}-{key}.pickle"
 
     def _saved(self, manifest: Manifest) -> Snapshot | None:
