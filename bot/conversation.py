@@ -18,6 +18,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
+from bot.db import create_tables
 from bot.errors import BotError, InputError
 from bot.types import Answer, Profile
 
@@ -136,11 +137,7 @@ class ConversationStore:
         self.engine: Engine = create_engine(url, future=True, pool_pre_ping=True)
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
-        try:
-            _Base.metadata.create_all(self.engine)
-        except IntegrityError:
-            # Another app server created the tables at the same moment.
-            _Base.metadata.create_all(self.engine)
+        create_tables(_Base.metadata, self.engine)  # safe when another app server creates them too
 
     def ping(self) -> None:
         """Run a trivial query; raise when the database cannot be reached."""

@@ -11,6 +11,8 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
+from bot.db import create_tables
+
 # References are read aloud and typed by customers: letters only (no digit to read as a figure), none of I, L, O, S, Z
 # (taken for 1, 0, 5 and 2): 21 letters, 6 of them, 85 million references.
 REF_ALPHABET = "ABCDEFGHJKMNPQRTUVWXY"
@@ -87,11 +89,7 @@ class TicketStore:
 
     def __init__(self, engine: Engine | str) -> None:
         self.engine = create_engine(engine, future=True, pool_pre_ping=True) if isinstance(engine, str) else engine
-        try:
-            _Base.metadata.create_all(self.engine)
-        except IntegrityError:
-            # Another app server created the table at the same moment.
-            _Base.metadata.create_all(self.engine)
+        create_tables(_Base.metadata, self.engine)  # safe when another app server creates them too
 
     def create(self, ticket: Ticket) -> Ticket:
         """Store a new ticket under a fresh reference (drawn again on the rare collision)."""

@@ -307,3 +307,38 @@ def test_tickets_are_stored_in_postgres_too():
         assert again.deliveries[0].attempts == 2 and again.profile == {"plan": "Max"}
     finally:
         pg.close()
+
+
+def test_app_servers_starting_at_once_on_a_fresh_postgres_all_start():
+    """Each server creates the tables it needs; two creating them at the same moment is not an error."""
+    import threading
+
+    from tests.services import Postgres
+
+    pg = Postgres()
+    errors: list[BaseException] = []
+    go = threading.Barrier(6)
+
+    def start_server() -> None:
+        try:
+            go.wait()
+            conversations = ConversationStore(pg.url)
+            TicketStore(conversations.engine)
+            conversations.engine.dispose()
+        except BaseException as err:  # noqa: BLE001 - reported below
+            errors.append(err)
+
+    try:
+        pg.start()
+        for _ in range(3):  # a fresh database each round: the race is only on the first creation
+            with ConversationStore(pg.url).engine.begin() as db:
+                db.exec_driver_sql("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
+            threads = [threading.Thread(target=start_server) for _ in range(6)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            go.reset()
+        assert not errors, errors
+    finally:
+        pg.close()
