@@ -10,9 +10,7 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -25,6 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.synthetic import page_ids, page_text, write_pages  # noqa: E402
+from bench.web import rss_mb, start_app, stop  # noqa: E402
 
 SYNTHETIC_QUESTIONS = ["why does amber 0 basil?", "how do I fold the cobalt dune", "what is a quartz summit 2",
                        "harbor indigo juniper detail", "시드림 4.0 무제한인가요?"]
@@ -40,43 +39,8 @@ def _pct(values: list[float], q: float) -> float:
     return 1000 * ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
 
 
-def _mem(pid: int, field: str) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1]) / 1024
-    return 0.0
-
-
 def _disk_mb(folder: Path) -> float:
     return sum(f.stat().st_size for f in folder.rglob("*") if f.is_file()) / 1e6
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _start_app(env: dict[str, str], log: Path) -> tuple[subprocess.Popen[bytes], str, float]:
-    port = _free_port()
-    started = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "app.py", "--host", "127.0.0.1", "--port", str(port)], cwd=ROOT, env=env,
-                            stdout=log.open("ab"), stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    while True:
-        if proc.poll() is not None:
-            raise SystemExit(f"the app exited; see {log}")
-        try:
-            if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
-                return proc, base, time.perf_counter() - started
-        except httpx.HTTPError:
-            pass
-        if time.perf_counter() - started > 300:
-            proc.kill()
-            raise SystemExit("the app was not healthy after 300 s")
-        time.sleep(0.05)
 
 
 def _ask(base: str, question: str) -> float:
@@ -150,9 +114,9 @@ def run(n: int, folder: Path, questions: list[str]) -> dict[str, float]:
            "HF_HUB_DISABLE_TELEMETRY": "1"}
     for var in ("OPENAI_API_KEY", "OPENAI_BASE_URL"):
         env.pop(var, None)
-    proc, base, startup = _start_app(env, folder / "app.log")
+    proc, base, startup = start_app(env, folder / "app.log", timeout=300)
     try:
-        rss_start = _mem(proc.pid, "VmRSS")
+        rss_start = rss_mb(proc.pid, "VmRSS")
         first = _ask(base, questions[1])
         warm = statistics.median([_ask(base, q) for q in questions[:20]])
         generation = httpx.get(f"{base}/healthz", timeout=10).json()["generation"]
@@ -165,10 +129,9 @@ def run(n: int, folder: Path, questions: list[str]) -> dict[str, float]:
                 raise SystemExit("the app did not pick up the new generation")
             time.sleep(0.05)
         on_new = _ask(base, questions[3])
-        rss_peak = _mem(proc.pid, "VmHWM")
+        rss_peak = rss_mb(proc.pid, "VmHWM")
     finally:
-        proc.send_signal(signal.SIGINT)
-        proc.wait(timeout=30)
+        stop(proc)
     print(f"  app: start-up to healthy {startup:.2f} s (target <= 5 s at 1,000 pages); RSS {rss_start:.0f} MB after start, "
           f"peak {rss_peak:.0f} MB (target <= 600 MB); disk {_disk_mb(data):.0f} MB")
     print(f"  app: warm request {warm * 1000:.0f} ms; first after start {first * 1000:.0f} ms ({first / warm:.1f}x); "

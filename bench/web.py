@@ -48,12 +48,17 @@ def rss_mb(pid: int, field: str = "VmRSS") -> float:
 
 
 def launch(data_dir: Path, log: Path) -> tuple[subprocess.Popen[bytes], str, float]:
-    """Start the app; return the process, its base URL and the seconds until /healthz answered 200."""
-    port = free_port()
+    """Start the app offline on a data folder, without rate limits; return the process, base URL and seconds to healthy."""
     env = {**os.environ, "DATA_DIR": str(data_dir), "RATE_LIMIT_IP": "0", "RATE_LIMIT_SESSION": "0",
            "GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1", "HF_HUB_DISABLE_TELEMETRY": "1"}
     for var in ("OPENAI_API_KEY", "OPENAI_BASE_URL"):
         env.pop(var, None)
+    return start_app(env, log)
+
+
+def start_app(env: dict[str, str], log: Path, timeout: float = 120) -> tuple[subprocess.Popen[bytes], str, float]:
+    """Start `python app.py` with this environment; return the process, its base URL and the seconds until /healthz answered 200."""
+    port = free_port()
     started = time.perf_counter()
     proc = subprocess.Popen([sys.executable, "app.py", "--host", "127.0.0.1", "--port", str(port)], cwd=ROOT,
                             env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT)
@@ -66,9 +71,9 @@ def launch(data_dir: Path, log: Path) -> tuple[subprocess.Popen[bytes], str, flo
                 return proc, base, time.perf_counter() - started
         except httpx.HTTPError:
             pass
-        if time.perf_counter() - started > 120:
+        if time.perf_counter() - started > timeout:
             proc.kill()
-            raise SystemExit("the app was not healthy after 120 s")
+            raise SystemExit(f"the app was not healthy after {timeout:.0f} s")
         time.sleep(0.05)
 
 

@@ -173,9 +173,10 @@ class QueryCache:
 
     def put(self, query: str, vector: np.ndarray) -> np.ndarray:
         vector.setflags(write=False)  # shared between requests: nobody may change it
+        k = self.key(query)
         with self._lock:
-            self._items[self.key(query)] = vector
-            self._items.move_to_end(self.key(query))
+            self._items[k] = vector
+            self._items.move_to_end(k)
             while len(self._items) > self.size:
                 self._items.popitem(last=False)
         return vector
@@ -253,10 +254,12 @@ class Retriever:
         live = manifest.ids
         terms = {cid: self._terms.get(cid) or row_terms(rows[cid]) for cid in live}
         self._terms = terms
-        live_set = set(live)
-        segments = [(self.store.collection(s.name), len(s.ids), sum(c not in live_set for c in s.ids))
-                    for s in manifest.segments]
-        return Snapshot(manifest, rows, terms, segments)
+        return Snapshot(manifest, rows, terms, self._segments(manifest))
+
+    def _segments(self, manifest: Manifest) -> list[tuple[Collection, int, int]]:
+        """Return each segment's collection, its size and how many of its chunks are no longer live."""
+        live = set(manifest.ids)
+        return [(self.store.collection(s.name), len(s.ids), sum(c not in live for c in s.ids)) for s in manifest.segments]
 
     # --- the in-memory index of a generation, kept on disk beside the store ----------------------
     def _saved_path(self, manifest: Manifest) -> Path:
@@ -279,9 +282,7 @@ class Retriever:
         snap = Snapshot.__new__(Snapshot)
         snap.__dict__.update(state)
         snap.manifest = manifest
-        live = set(manifest.ids)
-        snap.segments = [(self.store.collection(g.name), len(g.ids), sum(c not in live for c in g.ids))
-                         for g in manifest.segments]
+        snap.segments = self._segments(manifest)
         return snap
 
     def _save(self, manifest: Manifest, snap: Snapshot) -> Snapshot:
