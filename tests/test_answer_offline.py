@@ -177,6 +177,7 @@ def test_cli_ask_json_and_memory_across_processes(built, tmp_path) -> None:
     assert {"answer", "route", "sources", "tool_calls", "mode", "session_id", "usage"} <= set(a)
     second = run_cli("ask", "what about Flux2 Pro?", "--session", a["session_id"], "--json", env=env)
     b = json.loads(second.stdout)
+    assert "tool_calls" in b, (b, second.stderr[-2000:])  # an error from the second process, shown in full
     assert b["tool_calls"][0]["args"]["plan"] == "premium"
     assert b["tool_calls"][0]["result"]["verdict"] == "unlimited"
 
