@@ -67,6 +67,14 @@ def main() -> int:
 
     current = score(off.policy)
     print("current settings:", show(current))
+    shown = 0
+    for q, turn, hits in cases:
+        if q.kind != "not_covered":
+            d = off.policy.decide(turn, hits, off.retriever.vocabulary())
+            wanted = {twin_of.get(s, s) for s in q.sections}
+            shown += any(twin_of.get(p.hit.section_id, p.hit.section_id) in wanted for p in d.passages)
+    answerable = sum(1 for q, _, _ in cases if q.kind != "not_covered")
+    print(f"an answering passage among those shown (lead or second): {shown}/{answerable} ({100 * shown / answerable:.0f}%)")
     by_lang: dict[str, list[bool]] = {}
     for (q, _, _), ok in zip(cases, [x for k in ("answered", "paraphrase", "not_covered") for x in current[k]]):
         by_lang.setdefault(f"{q.kind}/{q.lang}", []).append(ok)

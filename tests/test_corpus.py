@@ -41,7 +41,7 @@ def test_questions_the_pages_answer_are_answered_from_them(corpus_bot, lang: str
         a = bot.ask(q.text)
         assert a.route != "eligibility" or a.tool_calls, q.text
         right += twin_of.get(_lead(a), _lead(a)) in {twin_of.get(s, s) for s in q.sections}
-    floor = {"en": 0.75, "ko": 0.62}[lang]  # measured 81% and 70%
+    floor = {"en": 0.77, "ko": 0.66}[lang]  # measured 80% and 71% through ask (calibrate.py: 84%, 71%)
     assert right / len(asked) >= floor, f"{right}/{len(asked)}"
 
 
@@ -61,6 +61,9 @@ def test_questions_no_page_answers_get_no_passage_and_no_verdict(corpus_bot) -> 
     ("How do I downgrade my plan?", "change-plan#how-to-downgrade"),  # the section, not the page's opening lines
     ("Which video models generate sound?", "sound-effects#which-models-make-sound"),  # a table of models still answers
     ("비밀번호를 잊어버렸어요", "login-problems#common-sign-in-problems"),  # on topic through the glossary
+    # The heading asks the same kind of question (knowledge/cues.yaml question_forms): "How do I ...?" ~ "How to ..."
+    ("How do I switch from monthly to annual billing?", "billing-cycle-change#how-to-switch"),
+    ("How do I choose a specific model in Agent 2.0?", "agent-2-models#how-to-pick-a-model"),
 ])
 def test_the_passage_that_answers_leads(corpus_bot, question: str, section: str) -> None:
     bot, twin_of = corpus_bot

@@ -33,11 +33,16 @@ class Cues:
     lang: str
     rx: dict[str, re.Pattern[str]] = field(default_factory=dict)
     holidays: dict[str, Holiday] = field(default_factory=dict)
+    forms: dict[str, re.Pattern[str]] = field(default_factory=dict)  # what kind of answer a question asks for
 
     def has(self, name: str, text: str) -> bool:
         """Return True when text contains the cue."""
         rx = self.rx.get(name)
         return bool(rx and rx.search(text))
+
+    def forms_of(self, text: str) -> frozenset[str]:
+        """Return the kinds of answer a question (or a heading) asks for: how_to, how_long, when, where, why ..."""
+        return frozenset(name for name, rx in self.forms.items() if rx.search(text))
 
     def find(self, name: str, text: str) -> re.Match[str] | None:
         """Return the first match of a cue in text."""
@@ -67,6 +72,8 @@ def load_cues(path: Path) -> dict[str, Cues]:
         for name in LIST_CUES + ONE_CUES:
             if entries.get(name):
                 cues.rx[name] = _compile(entries[name], f"{path}: {lang}.{name}")
+        for form, patterns in (entries.get("question_forms") or {}).items():
+            cues.forms[str(form)] = _compile(patterns, f"{path}: {lang}.question_forms.{form}")
         for phrase, spec in (entries.get("holidays") or {}).items():
             cues.holidays[str(phrase).casefold()] = Holiday(**spec)
         out[lang] = cues

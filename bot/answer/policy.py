@@ -50,7 +50,8 @@ class Ranked:
     coverage: float
     title: float
     entities: float
-    rare_found: bool = True  # the question's rarest word (or its help-center synonym) is in the passage
+    rare_found: bool = True
+    form: bool = False  # the heading asks the same kind of question ("How do I ...?" ~ "How to ...")  # the question's rarest word (or its help-center synonym) is in the passage
 
 
 @dataclass
@@ -177,6 +178,7 @@ class Policy:
         # Pages with a section among the hits: there, the page's opening lines only introduce what a section says.
         sectioned = {h.section_id.split("#", 1)[0] for h in hits if "#" in h.section_id}
         rules_page = self.engine.book.spec.source.page.partition("/")[2]  # without its language folder
+        asked_forms = self.cue(turn.lang).forms_of(turn.message)
         for h in hits:
             cross = h.lang != turn.lang
             body = f"{h.section} {h.text}".lower()
@@ -192,8 +194,11 @@ class Policy:
             terms = [t for t in own if not cross or t.isascii()] + [x for t in own if cross for x in synonyms[t]]
             title = (h.section or h.page_title).split(" › ")[-1]
             title_sim = overlap(terms, key_terms(title, h.lang))
+            form = False
             if "#" not in h.section_id:
                 title_sim = 0.0  # a page's opening lines carry the page title, which names the page, not this passage
+            elif asked_forms and h.section:
+                form = bool(asked_forms & self.cue(h.lang).forms_of(title))
             if named:
                 inside = {m.model_id for m in self.engine.catalog.find_models_in_text(h.text, fuzzy=False)}
                 entities = len(named & inside) / len(named)
@@ -202,7 +207,7 @@ class Policy:
             w = self.settings
             dense = max(0.0, (h.dense - 0.8) / 0.1)  # e5 similarities of related passages sit between 0.8 and 0.9
             score = (h.score / top + w.rank_dense * dense + w.rank_title * title_sim + w.rank_coverage * coverage
-                     + w.rank_entities * entities)
+                     + w.rank_entities * entities + w.rank_form * form)
             if "#" not in h.section_id and h.section_id in sectioned:
                 score -= w.rank_intro_penalty
             if not cross:
@@ -214,7 +219,7 @@ class Policy:
                 score -= 0.5  # a related-article card points elsewhere; it never leads
             if h.disputed:
                 score -= 0.5  # another page (the one the rules cite) says it differently: that one leads
-            out.append(Ranked(h, score, coverage, title_sim, entities, rare_found))
+            out.append(Ranked(h, score, coverage, title_sim, entities, rare_found, form))
         return sorted(out, key=lambda r: -r.score)
 
     def answerable(self, turn: Turn, ranked: list[Ranked]) -> list[Ranked]:
