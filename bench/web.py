@@ -2,6 +2,8 @@
 
 Usage: .venv/bin/python bench/web.py [--clients 16] [--seconds 30] [--data-dir DIR]
 Targets: healthy within 10 s with the index present, p95 <= 250 ms, RSS <= 600 MB.
+Also prints where the server's time per request goes (its Server-Timing header, SERVER_TIMING=1), the server's
+CPU per answer against the answer's own CPU in one process, and the throughput the cores allow.
 """
 from __future__ import annotations
 
@@ -19,6 +21,9 @@ import time
 from pathlib import Path
 
 import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bot.timing import parse as parse_timing  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 QUESTIONS = [
@@ -50,7 +55,8 @@ def rss_mb(pid: int, field: str = "VmRSS") -> float:
 def launch(data_dir: Path, log: Path) -> tuple[subprocess.Popen[bytes], str, float]:
     """Start the app offline on a data folder, without rate limits; return the process, base URL and seconds to healthy."""
     env = {**os.environ, "DATA_DIR": str(data_dir), "RATE_LIMIT_IP": "0", "RATE_LIMIT_SESSION": "0",
-           "GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1", "HF_HUB_DISABLE_TELEMETRY": "1"}
+           "GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1", "HF_HUB_DISABLE_TELEMETRY": "1",
+           "SERVER_TIMING": "1"}
     for var in ("OPENAI_API_KEY", "OPENAI_BASE_URL"):
         env.pop(var, None)
     return start_app(env, log)
@@ -90,6 +96,7 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
 def load(base: str, clients: int, seconds: float, pid: int) -> dict[str, object]:
     """Post /api/chat from `clients` threads for `seconds`; return latencies, errors and peak RSS."""
     latencies: list[float] = []
+    phases: list[dict[str, float]] = []  # each answer's Server-Timing
     errors: list[str] = []
     refused: list[float] = []  # deliberate 503/429 beyond capacity: how fast the client learned it
     lock = threading.Lock()
@@ -113,6 +120,7 @@ def load(base: str, clients: int, seconds: float, pid: int) -> dict[str, object]
                     with lock:
                         if resp.status_code == 200:
                             latencies.append(took)
+                            phases.append(parse_timing(resp.headers.get("server-timing", "")))
                         elif resp.status_code in (429, 503) and resp.headers.get("Retry-After"):
                             refused.append(took)
                         else:
@@ -138,14 +146,63 @@ def load(base: str, clients: int, seconds: float, pid: int) -> dict[str, object]
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
     threads = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
+    cpu_before = cpu_seconds(pid)
     started = time.perf_counter()
     for t in threads:
         t.start()
     for t in threads:
         t.join()
     elapsed = time.perf_counter() - started
+    cpu = cpu_seconds(pid) - cpu_before
     done.set()
-    return {"latencies": latencies, "errors": errors, "refused": refused, "elapsed": elapsed, "peak_rss": max(peak)}
+    return {"latencies": latencies, "errors": errors, "refused": refused, "elapsed": elapsed, "peak_rss": max(peak),
+            "phases": phases, "server_cpu": cpu}
+
+
+def cpu_seconds(pid: int) -> float:
+    """Return the CPU time (user + system) a process has used, in seconds, from /proc/PID/stat."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def answer_cpu_ms(data_dir: Path) -> float:
+    """Return the median CPU time of one answer in this process (the bench's questions, warm), in ms."""
+    from bot.service import make_bot
+    from bot.settings import get_settings
+
+    bot = make_bot(get_settings(data_dir=data_dir, database_url="sqlite:///:memory:", openai_api_key=None,
+                                openai_base_url=None))
+    times = []
+    for round_ in range(4):
+        for n, q in enumerate(QUESTIONS):
+            started = time.thread_time()
+            bot.ask(q, profile=None if n % 2 else _profile(PROFILES[n % len(PROFILES)]))
+            if round_:
+                times.append((time.thread_time() - started) * 1000)
+    return statistics.median(times)
+
+
+def _profile(raw: dict[str, str] | None):  # type: ignore[no-untyped-def]
+    from bot.types import Profile
+
+    return Profile(**raw) if raw else None
+
+
+def breakdown(phases: list[dict[str, float]]) -> list[str]:
+    """Return lines saying where the server's time per answer went (mean ms per phase)."""
+    if not phases or not any(phases):
+        return ["  (no Server-Timing header: SERVER_TIMING is off)"]
+    names = list(dict.fromkeys(n for p in phases for n in p))
+    mean = {n: statistics.fmean(p.get(n, 0.0) for p in phases) for n in names}
+    total = mean.get("total", 0.0)
+    parts = ("admit", "queue", "load", "answer", "save", "serialize")
+    framework = total - sum(mean.get(n, 0.0) for n in parts)
+    work = mean.get("answer", 0.0) - mean.get("prepare", 0.0) - mean.get("search", 0.0)
+    lines = [f"  server time per answer, mean of {len(phases)} (Server-Timing): total {total:.1f} ms ="]
+    lines.append("    " + ", ".join(f"{n} {mean.get(n, 0.0):.1f}" for n in parts) + f", framework and middleware {framework:.1f}")
+    lines.append(f"    answer = prepare {mean.get('prepare', 0.0):.1f} + search {mean.get('search', 0.0):.1f} "
+                 f"(embedding {mean.get('embed', 0.0):.1f}) + policy, render and handoff {work:.1f}")
+    return lines
 
 
 def pct(values: list[float], q: float) -> float:
@@ -192,6 +249,16 @@ def main() -> None:
                   f"p99 {pct(lat, 99):.0f} ms, mean {1000 * statistics.fmean(lat) if lat else float('nan'):.0f} ms")
             print(f"  server RSS peak {result['peak_rss']:.0f} MB, VmHWM {rss_mb(proc.pid, 'VmHWM'):.0f} MB "
                   f"(target <= 600 MB)")
+            for line in breakdown(result["phases"]):  # type: ignore[arg-type]
+                print(line)
+            answers = max(len(lat), 1)
+            server_ms = 1000 * result["server_cpu"] / answers  # type: ignore[operator]
+            own = answer_cpu_ms(data_dir)
+            cores = os.cpu_count() or 1
+            bound = cores * 1000 / own
+            print(f"  server CPU per answer {server_ms:.1f} ms vs the answer alone {own:.1f} ms in one process "
+                  f"({server_ms / own:.1f}x); core-bound throughput {cores} cores / {own:.1f} ms = {bound:.0f} answers/s, "
+                  f"reached {len(lat) / result['elapsed'] / bound:.0%} (target >= 80%)")  # type: ignore[operator]
             for line in sorted(set(errors))[:5]:
                 print(f"  error: {line}")
         finally:

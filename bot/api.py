@@ -27,6 +27,7 @@ from bot.health import (SEARCH_UNAVAILABLE, Check, check_database, check_disk, c
 from bot.limits import RateLimited, RateLimiter
 from bot.service import (MAX_COMMENT_CHARS, MAX_EMAIL_CHARS, MAX_MESSAGE_CHARS, SupportBot, check_message, check_text,
                          make_bot)
+from bot import timing
 from bot.settings import Settings, get_settings
 from bot.types import Answer, Handoff, Profile, StreamEvent
 from bot.widget import accepted_profile, widget_script
@@ -70,7 +71,13 @@ class Workers:
             self.refused += 1
             raise ApiError(503, "busy", "The assistant is busy right now. Please try again in a moment.",
                            {"Retry-After": "1"})
-        return await anyio.to_thread.run_sync(lambda: fn(*args, **kwargs), limiter=self._limiter)
+        waiting = time.perf_counter()
+
+        def call() -> Any:
+            timing.add("queue", (time.perf_counter() - waiting) * 1000)  # waited for a worker thread
+            return fn(*args, **kwargs)
+
+        return await anyio.to_thread.run_sync(call, limiter=self._limiter)
 
 
 @dataclass
@@ -234,8 +241,8 @@ def install_error_handlers(app: FastAPI) -> None:
         return JSONResponse(body, status_code=status)
 
 
-class Failsafe:
-    """Turn any exception a route lets escape into the JSON error (Starlette's own handler re-raises it)."""
+class HttpMiddleware:
+    """A pure ASGI middleware that looks at HTTP requests only (the others pass through untouched)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -244,6 +251,32 @@ class Failsafe:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        await self.http(scope, receive, send)
+
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        raise NotImplementedError
+
+
+class ServerTiming(HttpMiddleware):
+    """Record where each request's time goes and send it as a Server-Timing header (SERVER_TIMING)."""
+
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        started = time.perf_counter()
+        record = timing.begin()
+
+        async def stamp(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                value = timing.header(record, (time.perf_counter() - started) * 1000)
+                message = {**message, "headers": [*message.get("headers", []), (b"server-timing", value.encode())]}
+            await send(message)
+
+        await self.app(scope, receive, stamp)
+
+
+class Failsafe(HttpMiddleware):
+    """Turn any exception a route lets escape into the JSON error (Starlette's own handler re-raises it)."""
+
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = False
 
         async def watch(message: Message) -> None:
@@ -291,11 +324,13 @@ def add_routes(app: FastAPI, bot: SupportBot, settings: Settings, limiter: RateL
     @app.post("/api/chat", tags=["chat"], max_body_size=MAX_BODY_BYTES, response_model=Answer)
     async def chat(request: Request, req: ChatRequest) -> Response:
         """Answer one message; returns the whole Answer as JSON."""
-        admitted = await admit(request, req)
+        with timing.phase("admit"):
+            admitted = await admit(request, req)
         answer = await workers.run(bot.ask, req.message, **ask_kwargs(admitted))
         # Serialised by pydantic directly: FastAPI's generic encoder costs more than the offline answer.
-        return Response(answer.model_dump_json(), media_type="application/json",
-                        headers={"X-Profile": admitted.status})
+        with timing.phase("serialize"):
+            body = answer.model_dump_json()
+        return Response(body, media_type="application/json", headers={"X-Profile": admitted.status})
 
     @app.post("/api/chat/stream", tags=["chat"], max_body_size=MAX_BODY_BYTES,
               response_class=StreamingResponse,
@@ -414,4 +449,6 @@ def create_app(settings: Settings | None = None, bot: SupportBot | None = None,
     app.add_middleware(Failsafe)
     app.add_middleware(RequestLimits)
     app.add_middleware(OriginGuard, policy=policy)
+    if settings.server_timing:
+        app.add_middleware(ServerTiming)  # outermost: the whole request, middleware included
     return app

@@ -19,6 +19,7 @@ import numpy as np
 from chromadb.api.models.Collection import Collection
 from rapidfuzz import fuzz, process
 
+from bot import timing
 from bot.errors import InputError
 from bot.lexical import HANGUL, TOKEN, Glossary, row_terms, terms_version, tokenize
 from bot.manifest import Manifest
@@ -34,7 +35,6 @@ MAX_QUERY_CHARS = 2000
 MANIFEST_CHECK_SECONDS = 0.5
 MIN_LEXICAL = 0.5
 SPLIT_FACTOR = 3  # closest chunks asked for at once, to split by language
-SPLIT_FROM = 2000  # live chunks from which one unfiltered query split by language beats filtered ones
 QUERY_CACHE_SIZE = 4096  # query vectors kept (384 floats each: ~6 MB)
 
 
@@ -377,21 +377,26 @@ class Retriever:
         found = [self.vectors.get(q) for q in queries]
         missing = [q for q, v in zip(queries, found) if v is None]
         if missing:
-            fresh = iter(np.asarray(v, dtype=np.float32) for v in self.store.embedding.embed_query(missing))
+            with timing.phase("embed"):
+                fresh = iter([np.asarray(v, dtype=np.float32) for v in self.store.embedding.embed_query(missing)])
             found = [v if v is not None else self.vectors.put(q, next(fresh)) for q, v in zip(queries, found)]
         return found  # type: ignore[return-value]
 
-    def _dense(self, snap: Snapshot, vector: np.ndarray, want: int, where: dict[str, Any] | None) -> dict[str, float]:
-        """Return the `want` closest live chunks (matching `where`) with their cosine similarity, closest first."""
-        sims: dict[str, float] = {}
+    def _dense(self, snap: Snapshot, vectors: list[np.ndarray], want: int, where: dict[str, Any] | None) -> list[dict[str, float]]:
+        """Return, per vector, the `want` closest live chunks (matching `where`) with their cosine similarity, closest first.
+
+        All vectors go in one query per segment: each call into the store costs about as much as the search.
+        """
+        sims: list[dict[str, float]] = [{} for _ in vectors]
         for col, size, dead in snap.segments:
             # A segment can still hold chunks no longer live: ask for enough to cover them.
-            got = col.query(query_embeddings=[vector], n_results=min(size, want + dead), include=["distances"],
+            got = col.query(query_embeddings=list(vectors), n_results=min(size, want + dead), include=["distances"],
                             **({"where": where} if where else {}))
-            for cid, dist in zip(got["ids"][0], (got["distances"] or [[]])[0]):
-                if cid in snap.by_id:
-                    sims[cid] = max(sims.get(cid, -1.0), 1.0 - float(dist))
-        return dict(sorted(sims.items(), key=lambda kv: -kv[1])[:want])
+            for n, (ids, dists) in enumerate(zip(got["ids"], got["distances"] or [[] for _ in vectors])):
+                for cid, dist in zip(ids, dists):
+                    if cid in snap.by_id:
+                        sims[n][cid] = max(sims[n].get(cid, -1.0), 1.0 - float(dist))
+        return [dict(sorted(found.items(), key=lambda kv: -kv[1])[:want]) for found in sims]
 
     def _rankings(self, snap: Snapshot, vectors: list[np.ndarray], want: int, lang: str | None) -> list[dict[str, float]]:
         """Return the dense rankings to fuse: the question in its language and in others, its English words in others.
@@ -400,24 +405,18 @@ class Retriever:
         in the same language above the right passage in another, which a page without a twin needs.
         """
         if not lang or len(snap.languages) < 2:
-            return [self._dense(snap, vector, want, None) for vector in vectors]
-        if len(snap.ids) < SPLIT_FROM:
-            # A small index answers a filtered query as fast as an unfiltered one: ask each language apart.
-            wheres: list[dict[str, Any]] = [{"lang": lang}, {"lang": {"$ne": lang}}]
-            return [self._dense(snap, vector, want, where)
-                    for n, vector in enumerate(vectors) for where in (wheres if n == 0 else wheres[-1:])]
+            return self._dense(snap, vectors, want, None)
         out = []
-        for n, vector in enumerate(vectors):
-            # One unfiltered query split by language costs a fraction of a filtered one on a large index; a
-            # language with too few chunks among the closest is asked for on its own.
-            near = self._dense(snap, vector, want * SPLIT_FACTOR, None)
+        # One unfiltered query split by language costs a fraction of one query per language; a language with
+        # too few chunks among the closest is asked for on its own.
+        for n, near in enumerate(self._dense(snap, vectors, want * SPLIT_FACTOR, None)):
             same = {c: v for c, v in near.items() if (snap.by_id[c].get("lang") or "en") == lang}
             other = {c: v for c, v in near.items() if (snap.by_id[c].get("lang") or "en") != lang}
             if n == 0:
                 out.append(dict(list(same.items())[:want]) if len(same) >= want
-                           else self._dense(snap, vector, want, {"lang": lang}))
+                           else self._dense(snap, [vectors[n]], want, {"lang": lang})[0])
             out.append(dict(list(other.items())[:want]) if len(other) >= want
-                       else self._dense(snap, vector, want, {"lang": {"$ne": lang}}))
+                       else self._dense(snap, [vectors[n]], want, {"lang": {"$ne": lang}})[0])
         return out
 
     def search(self, query: str, k: int = 5, lang: str | None = None, per_section: int = 1) -> list[Hit]:

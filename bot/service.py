@@ -3,10 +3,12 @@ from __future__ import annotations
 
 import re
 import threading
+import time
 from collections.abc import Callable, Iterator
 from datetime import date
 from typing import Any
 
+from bot import timing
 from bot.answer.labels import localize_labels
 from bot.conversation import ConversationStore
 from bot.errors import InputError
@@ -65,7 +67,8 @@ class SupportBot:
         """
         message = check_message(message)
         self.check_profile(profile)
-        conv = self.conversations.load(session_id)
+        with timing.phase("load"):
+            conv = self.conversations.load(session_id)
         if signed and profile is not None:
             conv.sign(profile, signed_expires)
         answerer = self.llm if self.llm is not None else self.offline
@@ -75,6 +78,7 @@ class SupportBot:
         reply = self.handoffs.reply(message, conv, profile)
         events = (answerer.stream(message, conv, profile) if reply is None
                   else iter([StreamEvent(type="token", text=reply.answer), StreamEvent(type="final", answer=reply)]))
+        answering = time.perf_counter()  # to the final answer (a stream's reader adds its own time)
         for event in events:
             # Notes (e.g. which plan was used, and why) are known once the answerer has read the message.
             if not noted and conv.notes:
@@ -94,7 +98,9 @@ class SupportBot:
         # A model may copy a page's two-language UI labels ("[Home(홈)]"): the customer reads their language's.
         final = final.model_copy(update={"session_id": conv.id,
                                          "answer": localize_labels(noted + final.answer, final.language)})
-        final.turn_id = self.conversations.save_turn(conv, message, final)
+        timing.add("answer", (time.perf_counter() - answering) * 1000)
+        with timing.phase("save"):
+            final.turn_id = self.conversations.save_turn(conv, message, final)
         yield StreamEvent(type="final", answer=final)
 
     def feedback(self, session_id: str, turn_id: str, rating: str, comment: str | None = None) -> Outcome | None:

@@ -80,6 +80,7 @@ class Settings(BaseSettings):
     min_free_disk_mb: int = Field(100, ge=0, description="/healthz reports unavailable when the disk holding DATA_DIR has less free space than this, in MB.")
     widget_secret: SecretStr | None = Field(None, description="HMAC-SHA256 key for signed widget profiles; when set, a profile without a valid signature is ignored.")
     chat_concurrency: int = Field(8, ge=1, le=256, description="Chat answers computed at the same time by the page and the API (offline answers: at most one per CPU core, at least 2).")
+    server_timing: bool = Field(False, description="Send a Server-Timing header with each API answer: where the server's time went (admit, queue, load, prepare, search, answer, save, serialize, total). For benchmarks and operators.")
     chat_queue: int = Field(32, ge=0, le=10000, description="API requests that may wait for a free worker; one more gets a 503 with Retry-After at once.")
     support_url: str | None = Field(None, description="Where customers contact support themselves (contact form, mailto: or chat link) when a handoff could not be delivered; unset uses DOCS_BASE_URL.")
     handoff_webhook_url: str | None = Field(None, description="Support desk webhook that receives handoff tickets as a signed JSON POST; unset sends none.")

@@ -407,3 +407,20 @@ def test_page_renders_messages_as_text_and_safe_markdown():
                          {"title": "bad", "section": "", "url": "javascript:alert(1)"}], "en")
     assert html.startswith("<details>") and "&lt;b&gt;T&lt;/b&gt;" in html and "javascript:" not in html
     assert 'href="https://carat.im/docs/x"' in html and 'rel="noopener noreferrer nofollow"' in html
+
+
+def test_server_timing_says_where_an_answers_time_went_only_when_enabled(bot, data_dir, client) -> None:
+    """SERVER_TIMING=1: each answer carries its phases (what bench/web.py adds up); off by default."""
+    from bot.timing import parse
+
+    assert "server-timing" not in client.post("/api/chat", json={"message": "Why are my credits dropping?"}).headers
+    with client_for(bot, data_dir, server_timing=True) as timed:
+        resp = timed.post("/api/chat", json={"message": "Why are my credits dropping?"})
+        assert resp.status_code == 200
+        phases = parse(resp.headers["server-timing"])
+        assert {"admit", "queue", "load", "prepare", "search", "answer", "save", "serialize", "total"} <= set(phases)
+        assert all(ms >= 0 for ms in phases.values())
+        assert phases["total"] >= phases["answer"] >= phases["search"]
+        # A refused request is timed too, and says nothing else.
+        bad = timed.post("/api/chat", json={"message": ""})
+        assert bad.status_code == 400 and set(parse(bad.headers["server-timing"])) <= {"admit", "total"}

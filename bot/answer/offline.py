@@ -6,6 +6,7 @@ import re
 from collections.abc import Callable, Iterator
 from datetime import date
 
+from bot import timing
 from bot.answer.compose import retrieved, tool_call
 from bot.answer.cues import Cues, load_cues
 from bot.answer.policy import Action, Decision, Policy, key_terms
@@ -55,11 +56,13 @@ class OfflineAnswerer:
     # --- one turn ---------------------------------------------------------------------------
     def prepare(self, message: str, conv: Conversation, profile: Profile | None) -> Turn:
         """Read the message's facts into the conversation state (once per turn, for either mode)."""
-        return prepare(message, conv, profile, engine=self.engine, cues=self.cues, today=self.today())
+        with timing.phase("prepare"):
+            return prepare(message, conv, profile, engine=self.engine, cues=self.cues, today=self.today())
 
     def search(self, turn: Turn) -> list[Hit]:
         """Return the passages search finds for the turn (a few per section, so the one that answers can lead)."""
-        return self.retriever.search(turn.message, k=self.settings.search_top_k + 7, lang=turn.lang, per_section=2)
+        with timing.phase("search"):
+            return self.retriever.search(turn.message, k=self.settings.search_top_k + 7, lang=turn.lang, per_section=2)
 
     def decide(self, turn: Turn, hits: list[Hit]) -> Decision:
         """Return the policy's decision for the turn."""
