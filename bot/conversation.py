@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import JSON, event, DateTime, ForeignKey, Integer, String, Text, create_engine, select, text, update
+from sqlalchemy import JSON, event, DateTime, ForeignKey, Integer, String, Text, create_engine, insert, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
@@ -81,6 +81,7 @@ class Conversation:
     facts: dict[str, Any] = field(default_factory=dict)
     turns: list[dict[str, Any]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    stored: bool = False  # its session row exists in the database (loaded from it, or saved once)
 
     @property
     def profile(self) -> Profile:
@@ -168,7 +169,7 @@ class ConversationStore:
                 {"id": t.id, "question": t.question, "answer": t.answer, "route": t.route,
                  "language": t.language, **(t.data or {})}
                 for t in reversed(turns)
-            ])
+            ], stored=True)
 
     def save_turn(self, conv: Conversation, question: str, answer: Answer) -> str:
         """Store one turn and the session's facts; return the turn id."""
@@ -183,15 +184,16 @@ class ConversationStore:
         facts = json.loads(json.dumps(conv.facts, default=str))
         with self._guard(), Session(self.engine) as db, db.begin():
             # Two servers may store the first turn of one conversation at once: insert-if-absent, then update.
-            _ensure_session(db, conv.id, now)
+            if not conv.stored:
+                _ensure_session(db, conv.id, now)
             db.execute(update(SessionRow).where(SessionRow.id == conv.id).values(facts=facts, updated_at=now))
             last = db.scalar(select(TurnRow.seq).where(TurnRow.session_id == conv.id).order_by(TurnRow.seq.desc()).limit(1))
-            seq = (last or 0) + 1
-            db.add(TurnRow(
-                id=turn_id, session_id=conv.id, seq=seq, created_at=now, question=mask_pii(question),
+            db.execute(insert(TurnRow).values(
+                id=turn_id, session_id=conv.id, seq=(last or 0) + 1, created_at=now, question=mask_pii(question),
                 answer=mask_pii(answer.answer), route=answer.route, mode=answer.mode, language=answer.language,
-                top_score=answer.retrieved[0].dense if answer.retrieved else None, data=data,
+                top_score=answer.retrieved[0].dense if answer.retrieved else None, rating=None, comment=None, data=data,
             ))
+        conv.stored = True
         return turn_id
 
     def record_feedback(self, session_id: str, turn_id: str, rating: str, comment: str | None = None) -> None:

@@ -130,3 +130,48 @@ def test_boilerplate_notes_once_per_conversation(bot) -> None:
 def test_an_unknown_product_is_named_and_not_judged(bot) -> None:
     a = talk(bot, "Is DALL-E 3 unlimited for me?")
     assert "DALL-E 3" in a.answer and not a.tool_calls and a.route == "handoff"
+
+
+@pytest.mark.parametrize(("message", "start", "end"), [
+    ("I signed up last week on Premium yearly. Is Seedream 4.0 unlimited?", "2026-11-16", "2026-11-22"),
+    ("Premium annual, I joined this week. Is Seedream 4.0 unlimited?", "2026-11-23", "2026-11-24"),
+    ("지난주에 프리미엄 연간으로 가입했는데 시드림 4.0 무제한인가요?", "2026-11-16", "2026-11-22"),
+    ("어제 프리미엄 연간 구독했어요. 시드림 4.0 무제한이에요?", "2026-11-23", "2026-11-23"),
+])
+def test_a_relative_signup_day_or_week_is_a_date(bot, message: str, start: str, end: str) -> None:
+    """Today is Tuesday 2026-11-24: last week is Nov 16-22; any day of it gives Seedream 4.0 the same verdict."""
+    import re
+    from datetime import date
+
+    from bot.answer.facts import extract_facts
+
+    lang = "ko" if re.search("[가-힣]", message) else "en"
+    facts = extract_facts(message, bot.engine, date(2026, 11, 24), bot.offline.cues[lang])
+    assert facts.signup and (facts.signup.start.isoformat(), facts.signup.end.isoformat()) == (start, end)
+    a = talk(bot, message)
+    assert a.route == "eligibility" and verdict(a, "seedream-4.0")["verdict"] == "unlimited", a.answer
+
+
+def test_last_week_said_of_something_else_is_not_a_signup_date(bot) -> None:
+    from datetime import date
+
+    from bot.answer.facts import extract_facts
+
+    assert extract_facts("Last week my credits dropped a lot", bot.engine, date(2026, 11, 24), bot.offline.cues["en"]).signup is None
+
+
+def test_the_profile_table_names_a_signup_week_as_the_customer_gave_it(bot) -> None:
+    a = talk(bot, "I signed up last week on Premium yearly, what do I get unlimited?")
+    assert a.route == "eligibility" and "2026-11-16 – 2026-11-22" in a.answer, a.answer
+
+
+@pytest.mark.parametrize("messages", [("I'm Pro.", "what about Kling 2.5?"), ("Is Kling 2.5 unlimited?",)])
+def test_a_version_the_help_center_does_not_name_is_named_not_refused_or_judged(bot, messages) -> None:
+    a = talk(bot, *messages)
+    assert a.route == "handoff" and "Kling 2.5" in a.answer and not a.tool_calls, a.answer
+
+
+@pytest.mark.parametrize("message", ["Where can I see the list of unlimited models?", "무제한 모델 목록은 어디서 보나요?"])
+def test_where_to_see_the_list_is_not_a_request_for_my_table(bot, message: str) -> None:
+    a = talk(bot, message)
+    assert a.route == "answer" and a.sources, a.answer

@@ -100,7 +100,7 @@ def test_no_acknowledged_turn_is_lost_under_concurrent_load(fleet: Fleet):
         t.start()
     for t in threads:
         t.join()
-    assert not failures and len(acknowledged) == 32
+    assert not failures and len(acknowledged) == 32, (failures[:3], [app.log()[-2500:] for app in fleet.apps])
     stored = {t["id"] for t in store_of(fleet).iter_turns()}
     assert set(acknowledged) <= stored
 

@@ -38,6 +38,12 @@ DATE_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("text", re.compile(rf"\b(?:since|in|joined|signed up|subscribed|from|on)\s+(?:on\s+)?{MONTH}(?:\s+(?P<d>\d{{1,2}}){ORD})?\b", re.I)),
     ("year", re.compile(r"\b(?:since|in|joined|signed up in|subscribed in|back in)\s+(?P<y>20\d\d)\b", re.I)),
     ("day", re.compile(r"\b(?:joined|signed up|subscribed|started)\s+(?P<w>yesterday|today)\b", re.I)),
+    # "signed up last week" (a week is said only of joining: "last week my credits dropped" is not a signup date).
+    ("week", re.compile(r"\b(?:joined|signed up|subscribed|started|upgraded|bought|purchased)\b[^.?!]{0,30}?\b(?P<rel>last|this)\s+week\b", re.I)),
+    ("week", re.compile(r"\b(?P<rel>last|this)\s+week\b(?=[^.?!]{0,30}\b(?:joined|signed up|subscribed|started|upgraded|bought|purchased)\b)", re.I)),
+    # 지난주에 가입했어요, 어제 구독했는데: a relative day said of joining.
+    ("ko_rel", re.compile(r"(?P<w>재작년|작년|지난해|올해|지난\s?달|저번\s?달|이번\s?달|지난\s?주|저번\s?주|이번\s?주|그저께|어제|오늘)"
+                          r"(?:에|에는)?(?=[^.?!]{0,20}(?:가입|구독|결제|업그레이드))")),
 ]
 # A day without its month ("it was the 10th", "10일이었어요"): completes a month given earlier.
 DAY_ONLY = [re.compile(r"\b(?:it was |on |the day was )?the (?P<d>\d{1,2})(?:st|nd|rd|th)\b", re.I),
@@ -321,7 +327,27 @@ def _span(kind: str, m: re.Match[str], today: date) -> SignupSpan | None:
     if kind == "day":
         day = today - relativedelta(days=1 if g["w"].lower() == "yesterday" else 0)
         return SignupSpan(day, day, text)
+    if kind == "week":
+        return _week_span(today, 1 if g["rel"].lower() == "last" else 0, text)
+    if kind == "ko_rel":
+        w = re.sub(r"\s", "", g["w"])
+        if w in ("재작년", "작년", "지난해", "올해"):
+            year = today.year - {"재작년": 2, "작년": 1, "지난해": 1}.get(w, 0)
+            return SignupSpan(date(year, 1, 1), min(date(year, 12, 31), today), text, "year")
+        if w.endswith("달"):
+            ref = today - relativedelta(months=0 if w == "이번달" else 1)
+            return _month_span(ref.year, ref.month, text)
+        if w.endswith("주"):
+            return _week_span(today, 0 if w == "이번주" else 1, text)
+        day = today - relativedelta(days={"그저께": 2, "어제": 1}.get(w, 0))
+        return SignupSpan(day, day, text)
     return None
+
+
+def _week_span(today: date, weeks_back: int, text: str) -> SignupSpan:
+    """Return the days of this week (to today) or of a past week, Monday to Sunday."""
+    monday = today - relativedelta(days=today.weekday(), weeks=weeks_back)
+    return SignupSpan(monday, min(monday + relativedelta(days=6), today), text, "range")
 
 
 def parse_profile_date(value: str | date | None) -> date | None:

@@ -11,6 +11,7 @@ from bot.answer.compose import retrieved, tool_call
 from bot.answer.cues import Cues, load_cues
 from bot.answer.policy import Action, Decision, Policy, key_terms
 from bot.answer.render import Renderer
+from bot.answer.facts import SignupSpan
 from bot.answer.turn import LastVerdict, Pending, Turn, prepare, remember
 from bot.conversation import Conversation
 from bot.eligibility import Engine, Verdict
@@ -226,7 +227,7 @@ class OfflineAnswerer:
         from bot.answer.compose import render_profile_table
 
         w = self.engine.wording(turn.lang)
-        who = ", ".join(x for x in (w.plan(p.plan), w.billing(p.billing), p.signup_date.isoformat()) if x)
+        who = ", ".join(x for x in (w.plan(p.plan), w.billing(p.billing), _signup_label(span, p.signup_date)) if x)
         text = render_profile_table(rows, who, turn.lang, tpl, self.engine)
         sources = self.render.sources_of([r for r in rows if r.verdict == "unlimited"])
         return text, "eligibility", sources
@@ -261,3 +262,15 @@ def _join(parts: list[str], last: str) -> str:
     """Join 'a, b and c' (the last separator comes from the language's templates)."""
     return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + last + parts[-1]
 
+
+def _signup_label(span: SignupSpan | None, day: date) -> str:
+    """Return the signup date as the customer gave it: a day, a month (2025-06), a year, a range or two readings."""
+    if span is None or span.exact:
+        return day.isoformat()
+    if span.alternatives:
+        return " / ".join(d.isoformat() for d in (span.start, *span.alternatives))
+    if span.precision == "month":
+        return span.start.strftime("%Y-%m")
+    if span.precision == "year":
+        return str(span.start.year)
+    return f"{span.start.isoformat()} – {span.end.isoformat()}"

@@ -1,7 +1,9 @@
 """One answer policy for both modes: decide how to answer a turn from its facts and the passages search found."""
 from __future__ import annotations
 
+import bisect
 import re
+from functools import lru_cache
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -99,12 +101,28 @@ def overlap(a: list[str], b: list[str]) -> float:
 PRODUCT = re.compile(r"(?<![.!?]\s)(?<!^)\b([A-Z][\w-]*(?:[- ][A-Z0-9][\w.-]*)*(?:\s\d+(?:\.\d+)?)?)")
 
 
-def covers(term: str, words: set[str], text: str) -> bool:
+def covers(term: str, words: set[str] | Words, text: str) -> bool:
     """Return True when a passage has a term, in any inflection ('paying' ~ 'pay', '크레딧이' ~ '크레딧')."""
     if re.search(r"[\uac00-\ud7a3]", term):
         return term[:2] in text
     stem = term[:5] if len(term) > 5 else term.rstrip("s")
+    if isinstance(words, Words):
+        return words.has_stem(stem)
     return any(w.startswith(stem) or stem.startswith(w) and len(w) >= 4 for w in words)
+
+
+class Words:
+    """A passage's words, sorted once: is there a word starting with a stem, or a 4+ letter word the stem starts with?"""
+
+    def __init__(self, text: str) -> None:
+        self.set = frozenset(re.findall(r"[\w']+", text))
+        self.sorted = sorted(self.set)
+
+    def has_stem(self, stem: str) -> bool:
+        at = bisect.bisect_left(self.sorted, stem)
+        if at < len(self.sorted) and self.sorted[at].startswith(stem):
+            return True
+        return any(stem[:n] in self.set for n in range(4, len(stem) + 1))
 
 
 class Policy:
@@ -119,6 +137,10 @@ class Policy:
         self.rarity = rarity or (lambda word: 1.0)
         self.english = english or (lambda text: "")  # a Korean question's words in English (knowledge/glossary.yaml)
         self.pairs = pairs or (lambda text: [])
+        # What a passage says does not change between questions: read its words and models once.
+        self._words = lru_cache(maxsize=16384)(lambda body: Words(body))
+        self._models_in = lru_cache(maxsize=16384)(
+            lambda text: frozenset(m.model_id for m in self.engine.catalog.find_models_in_text(text, fuzzy=False)))
 
     def cue(self, lang: str) -> Cues:
         """Return the cue words of a language (English when there are none)."""
@@ -182,7 +204,7 @@ class Policy:
         for h in hits:
             cross = h.lang != turn.lang
             body = f"{h.section} {h.text}".lower()
-            words = set(re.findall(r"[\w']+", body))
+            words = self._words(body)
 
             def has(t: str) -> bool:
                 return ((not cross or t.isascii()) and covers(t, words, body)) or any(covers(x, words, body) for x in synonyms[t])
@@ -200,8 +222,7 @@ class Policy:
             elif asked_forms and h.section:
                 form = bool(asked_forms & self.cue(h.lang).forms_of(title))
             if named:
-                inside = {m.model_id for m in self.engine.catalog.find_models_in_text(h.text, fuzzy=False)}
-                entities = len(named & inside) / len(named)
+                entities = len(named & self._models_in(h.text)) / len(named)
             else:
                 entities = 0.0
             w = self.settings
@@ -213,7 +234,7 @@ class Policy:
             if not cross:
                 score += w.rank_same_language  # a page in the customer's language, when one says as much
             if h.kind == "table_row" and not named and h.section_id.split("#", 1)[0].partition("/")[2] == rules_page \
-                    and self.engine.catalog.find_models_in_text(h.text[:80], fuzzy=False):
+                    and self._models_in(h.text[:80]):
                 score -= w.rank_row_unasked  # a row of the rules' page about one model answers a question about that model
             if h.kind == "card":
                 score -= 0.5  # a related-article card points elsewhere; it never leads
@@ -288,7 +309,9 @@ class Policy:
                             general_first=general, until_when=until and not named, amount=amount)
         if injection:
             return Decision(Action.REFUSE, injection=True)
-        wants_table = c.has("profile_table", text) or self.cue("en").has("profile_table", text)
+        # "Where can I see the list of unlimited models?" asks for a page, not for this customer's table.
+        wants_table = ((c.has("profile_table", text) or self.cue("en").has("profile_table", text))
+                       and "where" not in c.forms_of(text))
         asks = bool(re.search(r"\?|^\s*(?:why|how|what|where|when|which|can|could|does|do|is|are|should)\b|왜|어떻게|무엇|뭐|어디|언제|나요|까요|인가요", text, re.I))
         facts_only = turn.facts.has_profile_facts() and not asks
         if wants_table or (facts_only and not answers):
@@ -310,6 +333,10 @@ class Policy:
     def unknown_product(self, turn: Turn, vocabulary: frozenset[str]) -> str:
         """Return a product name the customer asks about that neither the catalog nor the pages know."""
         c = self.cue(turn.lang)
+        versions: list[str] = []
+        self.engine.catalog.find_models_in_text(turn.message, fuzzy=False, unknown_versions=versions)
+        if versions and not turn.facts.models:
+            return max(versions, key=len)  # "what about Kling 2.5?": a known model, a version the pages do not name
         asked = c.has("eligibility_words", turn.message) or self.cue("en").has("eligibility_words", turn.message)
         plans = {n.casefold() for names in self.engine.catalog.plan_spellings().values() for n in names}
         words = re.findall(r"[a-z][a-z0-9-]+", turn.message.lower())

@@ -172,8 +172,12 @@ class Catalog:
         names = ", ".join(v.name for v in model.variants.values())
         raise InputError(f"unknown variant {text!r} for {model.name}; its variants are: {names}", variants=list(model.variants))
 
-    def find_models_in_text(self, text: str, fuzzy: bool = True) -> list[Mention]:
-        """Return model names spotted in free text, longest exact names first, then typos."""
+    def find_models_in_text(self, text: str, fuzzy: bool = True, unknown_versions: list[str] | None = None) -> list[Mention]:
+        """Return model names spotted in free text, longest exact names first, then typos.
+
+        A known name followed by a version the help center does not name ("Kling 2.5") is not a mention; it is
+        added to `unknown_versions` when a list is given.
+        """
         tokens = list(_TOKEN.finditer(text))
         spans: list[tuple[int, int, str]] = []
         exact = []
@@ -199,6 +203,9 @@ class Catalog:
 
         for i, j, target in exact:
             if version_follows(j):
+                if unknown_versions is not None and not any(taken[i : j + 2]):
+                    version = re.match(r"[\w.]*\w", text[tokens[j + 1].start():])  # "2.5", not "2"
+                    unknown_versions.append(text[tokens[i].start():tokens[j + 1].start() + len(version.group() if version else "")])
                 continue
             if not any(taken[i : j + 1]):
                 taken[i : j + 1] = [True] * (j - i + 1)
