@@ -175,3 +175,17 @@ def test_a_version_the_help_center_does_not_name_is_named_not_refused_or_judged(
 def test_where_to_see_the_list_is_not_a_request_for_my_table(bot, message: str) -> None:
     a = talk(bot, message)
     assert a.route == "answer" and a.sources, a.answer
+
+
+def test_how_to_use_a_named_model_is_answered_from_the_page_without_asking_for_facts(bot) -> None:
+    a = talk(bot, "how do I use carat video in agent 2?")
+    assert a.route == "answer" and "Use Carat Basic Video (LTX 2.3)" in a.answer, a.answer
+    assert not a.answer.startswith("See ["), a.answer  # a pointer to another page never leads
+    b = talk(bot, "How do I get Seedream 4.0 unlimited?")  # whether it is unlimited: that needs the facts
+    assert b.route == "clarify"
+
+
+@pytest.mark.parametrize("message", ["What's the difference between Agent 1.0 and Agent 2.0?", "에이전트 1.0이랑 2.0 차이가 뭐예요?"])
+def test_a_difference_is_answered_by_the_comparison(bot, message: str) -> None:
+    a = talk(bot, message)
+    assert a.route == "answer" and "1.0" in a.answer and "2.0" in a.answer, a.answer

@@ -29,6 +29,10 @@ KO_PARTICLE = re.compile(r"(?:으로|에서|이랑|까지|부터|에게|한테|�
 QUANTITY = re.compile(r"\d[\d,.]*\s*(?:credits?|크레딧|seconds?|secs?|s\b|초|minutes?|mins?|분|%|won|원|\$|usd|images?|장|times|회|개|k\b)", re.I)
 
 
+# Kinds of question (knowledge/cues.yaml question_forms) a page answers even when a model is named.
+HOW_QUESTIONS = frozenset({"how_to", "where", "why", "how_long"})
+
+
 class Action(StrEnum):
     """How the bot answers a turn."""
 
@@ -302,6 +306,10 @@ class Policy:
         amount = c.has("amount", text) and not self._asks_eligibility(turn)
         if models and amount and any(QUANTITY.search(r.hit.text) for r in answers):
             return Decision(Action.DOCS, passages=answers[:2])  # a page states the figure asked for
+        if (turn.facts.models and answers and not until and not self._asks_eligibility(turn)
+                and not c.has("eligibility_words", text) and c.forms_of(text) & HOW_QUESTIONS):
+            # "How do I use Carat Video in Agent 2?": how to use a model, not whether it is unlimited for you.
+            return Decision(Action.DOCS, passages=answers[:2])
         if models:
             named = bool(turn.facts.models)
             general = turn.profile.is_empty() and not until

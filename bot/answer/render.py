@@ -104,7 +104,8 @@ def lead_sentence(text: str, terms: list[str]) -> str:
         return text
 
     def hits(s: str) -> int:
-        low = s.lower()
+        # A link's words name another page ("See [Using Carat Video in Agent 2.0](...)"): a pointer never leads.
+        low = re.sub(r"\[[^\]]*\]\([^)]*\)", " ", s).lower()
         return sum(1 for t in terms if (t[:5] if len(t) > 5 else t) in low)
 
     best = max(range(len(sentences)), key=lambda i: (hits(sentences[i]), -i))
