@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
+from collections.abc import MutableMapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -96,15 +97,25 @@ class DocsReport:
         return "\n".join(out)
 
 
-def check_docs(engine: Engine, pages: list[Page]) -> DocsReport:
-    """Return where the pages contradict each other (English and Korean pages are each compared within their language)."""
+PageFacts = list[tuple[tuple[str, ...], "Said"]]
+
+
+def check_docs(engine: Engine, pages: list[Page], known: MutableMapping[str, PageFacts] | None = None) -> DocsReport:
+    """Return where the pages contradict each other (English and Korean pages are each compared within their language).
+
+    known holds the facts of pages read before (by page id, for pages unchanged since); the facts of the other
+    pages are read and added to it, so a caller can keep them for the next run.
+    """
     from bot.eligibility.check import twin_warnings
 
     reader = engine.reader()
     report = DocsReport(pages=len(pages))
     facts: dict[tuple[str, ...], list[Said]] = defaultdict(list)
+    known = {} if known is None else known
     for page in pages:
-        for said_key, said in _page_facts(page, engine, reader):
+        if page.id not in known:
+            known[page.id] = _page_facts(page, engine, reader)
+        for said_key, said in known[page.id]:
             facts[said_key].append(said)
     for key, items in sorted(facts.items()):
         values = {s.value for s in items}

@@ -12,6 +12,7 @@ import pickle
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from bot import mdx, mdx_tree, tokens
 from bot.errors import SourceError
@@ -91,7 +92,8 @@ def chunk_changed(pages_dir: Path, base_url: str, max_tokens: int, known: Mappin
         return Changes({pid: PageEntry(shas[pid], known[pid].ids, fetched_at(pid), known[pid].marks) for pid in files})
     from bot.twins import stale_pages
 
-    cached = _read_cache(cache, base_url)
+    facts_key = recipe(base_url, max_tokens, rules)  # what a page's facts depend on besides its file
+    cached, cached_facts = _read_cache(cache, base_url, facts_key)
     pages: list[Page] = []
     parsed = 0
     for pid, path in files.items():
@@ -102,7 +104,9 @@ def chunk_changed(pages_dir: Path, base_url: str, max_tokens: int, known: Mappin
             pages.append(parse_page(path, root=pages_dir, base_url=base_url))
             parsed += 1
     stale = stale_pages(pages)
-    disputed = disputed_lines(pages, rules) if rules is not None and rules.is_file() else set()
+    # The facts each page states are read again only for pages that changed: comparing them is cheap.
+    facts = {pid: said for pid, (sha, said) in cached_facts.items() if shas.get(pid) == sha}
+    disputed = disputed_lines(pages, rules, facts) if rules is not None and rules.is_file() else set()
     changes = Changes({}, parsed=parsed)
     for page in pages:
         hot = disputed_sections(page, disputed)
@@ -115,27 +119,30 @@ def chunk_changed(pages_dir: Path, base_url: str, max_tokens: int, known: Mappin
             changes.chunks += made
             ids = tuple(c.id for c in made)
         changes.pages[page.id] = PageEntry(shas[page.id], ids, fetched_at(page.id), marks)
-    _write_cache(cache, base_url, {page.id: (shas[page.id], page) for page in pages})
+    _write_cache(cache, base_url, {page.id: (shas[page.id], page) for page in pages},
+                 facts_key, {pid: (shas[pid], said) for pid, said in facts.items() if pid in shas})
     return changes
 
 
-def _read_cache(cache: Path | None, base_url: str) -> dict[str, tuple[str, Page]]:
-    """Return parsed pages kept by an earlier build of this code and base URL; nothing when unreadable."""
+def _read_cache(cache: Path | None, base_url: str, facts_key: str) -> tuple[dict[str, tuple[str, Page]], dict[str, tuple[str, Any]]]:
+    """Return parsed pages (and the facts they state) kept by an earlier build of this code; nothing when unreadable."""
     if cache is None or not cache.is_file():
-        return {}
+        return {}, {}
     try:
         # Written by this program into its own data folder, like the index beside it.
         data = pickle.loads(cache.read_bytes())  # noqa: S301
         if data.get("key") == _cache_key(base_url):
-            return dict(data["pages"])
+            return dict(data["pages"]), dict(data.get("facts") or {}) if data.get("facts_key") == facts_key else {}
     except Exception as err:  # noqa: BLE001 - a stale or damaged cache is only slower
         log.info("page cache %s not used (%s)", cache, type(err).__name__)
-    return {}
+    return {}, {}
 
 
-def _write_cache(cache: Path | None, base_url: str, pages: dict[str, tuple[str, Page]]) -> None:
+def _write_cache(cache: Path | None, base_url: str, pages: dict[str, tuple[str, Page]], facts_key: str,
+                 facts: dict[str, tuple[str, Any]]) -> None:
     if cache is not None:
-        write_atomic(cache, pickle.dumps({"key": _cache_key(base_url), "pages": pages}, protocol=pickle.HIGHEST_PROTOCOL))
+        write_atomic(cache, pickle.dumps({"key": _cache_key(base_url), "pages": pages, "facts_key": facts_key,
+                                          "facts": facts}, protocol=pickle.HIGHEST_PROTOCOL))
 
 
 def _cache_key(base_url: str) -> str:

@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, MutableMapping, Sequence
 from dataclasses import asdict, dataclass
+from typing import Any
 from pathlib import Path
 
 from bot.mdx import Block, Page, Section, load_pages, strip_markdown
@@ -76,14 +77,17 @@ def load_chunks(pages_dir: Path, base_url: str, max_tokens: int, rules: Path | N
     return chunk_pages(pages, max_tokens, disputed_lines(pages, rules) if rules is not None and rules.is_file() else set())
 
 
-def disputed_lines(pages: list[Page], rules: Path) -> set[tuple[str, int]]:
-    """Return (page id, line) of statements that contradict the page the rules cite (or most pages)."""
+def disputed_lines(pages: list[Page], rules: Path, known: MutableMapping[str, Any] | None = None) -> set[tuple[str, int]]:
+    """Return (page id, line) of statements that contradict the page the rules cite (or most pages).
+
+    known: the facts of pages unchanged since an earlier run, by page id (read pages are added to it).
+    """
     from bot.docs_check import check_docs
     from bot.eligibility import Engine
 
     engine = Engine.from_file(rules)
     preferred = engine.book.spec.source.page
-    return {(s.page, s.line) for c in check_docs(engine, pages).contradictions for s in c.minority(preferred)}
+    return {(s.page, s.line) for c in check_docs(engine, pages, known).contradictions for s in c.minority(preferred)}
 
 
 def chunk_section(page: Page, section: Section, max_tokens: int, *, stale: bool = False, disputed: bool = False) -> list[Chunk]:

@@ -57,6 +57,29 @@ def test_only_changed_pages_are_parsed_and_marks_follow_other_pages(settings) ->
     assert list(store.manifest().ids) == [c.id for c in chunks]  # incremental equals a build from scratch
 
 
+def test_only_changed_pages_are_read_for_contradictions_and_disputes_still_follow(settings, monkeypatch) -> None:
+    """The facts a page states are read once per file version: a one-page edit reads one page, not all."""
+    import bot.docs_check as docs_check
+
+    read: list[str] = []
+    real = docs_check._page_facts
+    monkeypatch.setattr(docs_check, "_page_facts", lambda page, *a: read.append(page.id) or real(page, *a))
+    (settings.pages_path / "other.mdx").write_text("# Other\n\n## Costs\n\nA fixture page (test only).\n")
+    store = Store(settings)
+    build_index(settings, store)
+    assert len(read) == 3  # first build: every page
+    read.clear()
+    # A page that now names another default video model contradicts the page the rules cite.
+    (settings.pages_path / "other.mdx").write_text(
+        "# Other\n\n## Costs\n\nAgent 2.0 uses Sora 2 as its default video model.\n")
+    build_index(settings, store)
+    assert read == ["other"]
+    assert any(c.disputed for c in load_chunks(settings.pages_path, settings.docs_base_url, settings.chunk_tokens,
+                                                settings.rules_file) if c.page_id == "other")
+    marked = [h for h in Retriever(store).search("Agent 2.0 default video model Sora 2", k=10) if h.section_id.startswith("other")]
+    assert marked and all(h.disputed for h in marked)  # the stored chunks carry the mark too
+
+
 def test_segments_stay_unchanged_and_get_compacted(settings) -> None:
     store = Store(settings, grace=0)
     build_index(settings, store)
