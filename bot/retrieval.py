@@ -1,6 +1,7 @@
 """Hybrid retrieval: dense (Chroma) plus lexical (BM25), fused by reciprocal rank, one hit per section."""
 from __future__ import annotations
 
+import bisect
 import hashlib
 import logging
 import math
@@ -35,6 +36,7 @@ MAX_QUERY_CHARS = 2000
 MANIFEST_CHECK_SECONDS = 0.5
 MIN_LEXICAL = 0.5
 SPLIT_FACTOR = 3  # closest chunks asked for at once, to split by language
+WHOLE_BELOW = 1000  # an index this small returns every chunk's similarity in one query (no second query per language)
 QUERY_CACHE_SIZE = 4096  # query vectors kept (384 floats each: ~6 MB)
 
 
@@ -102,6 +104,8 @@ class Snapshot:
             if not r.get("stale"):
                 self.langs.setdefault(page_key(r), set()).add(r.get("lang") or "en")
         self.vocab_set = set(self.vocab)
+        self.by_length = sorted((len(w), w) for w in self.vocab)
+        self._near: dict[str, str] = {}
         self.bm25 = bm25s.BM25()
         self.bm25.index(corpus, show_progress=False)
         self.segments = segments  # (collection, chunks in it, chunks in it no longer live)
@@ -113,8 +117,15 @@ class Snapshot:
             if t in self.vocab_set or len(t) < 4 or t.isdigit():
                 out.append(t)
                 continue
-            best = process.extractOne(t, self.vocab, scorer=fuzz.ratio, score_cutoff=80)
-            out.append(best[0] if best else t)
+            near = self._near.get(t)
+            if near is None:
+                # Words of about the same length only: a ratio of 80 or more needs lengths within a quarter.
+                lo, hi = bisect.bisect_left(self.by_length, (len(t) * 2 // 3, "")), bisect.bisect_right(self.by_length, (len(t) * 3 // 2 + 1, ""))
+                best = process.extractOne(t, [w for _, w in self.by_length[lo:hi]], scorer=fuzz.ratio, score_cutoff=80)
+                near = best[0] if best else t
+                if len(self._near) < 100_000:
+                    self._near[t] = near  # customers misspell the same words
+            out.append(near)
         return out
 
 
@@ -409,7 +420,9 @@ class Retriever:
         out = []
         # One unfiltered query split by language costs a fraction of one query per language; a language with
         # too few chunks among the closest is asked for on its own.
-        for n, near in enumerate(self._dense(snap, vectors, want * SPLIT_FACTOR, None)):
+        # A small index is asked for all of its chunks at once: about as fast as a few, and never short of a language.
+        near_all = self._dense(snap, vectors, max(want * SPLIT_FACTOR, min(len(snap.ids), WHOLE_BELOW)), None)
+        for n, near in enumerate(near_all):
             same = {c: v for c, v in near.items() if (snap.by_id[c].get("lang") or "en") == lang}
             other = {c: v for c, v in near.items() if (snap.by_id[c].get("lang") or "en") != lang}
             if n == 0:
