@@ -234,7 +234,9 @@ def main() -> None:
             idle = rss_mb(proc.pid)
             print(f"start-up to healthy: {cold:.2f} s (first run, index built if missing), "
                   f"{warm:.2f} s with the index present (target <= 10 s)")
-            print(f"server RSS idle: {idle:.0f} MB")
+            before = cpu_seconds(proc.pid)
+            time.sleep(5)
+            print(f"server RSS idle: {idle:.0f} MB; CPU while idle {100 * (cpu_seconds(proc.pid) - before) / 5:.1f}% of a core")
             httpx.post(f"{base}/api/chat", json={"message": QUESTIONS[0]}, timeout=30)  # warm caches
             result = load(base, args.clients, args.seconds, proc.pid)
             lat: list[float] = result["latencies"]  # type: ignore[assignment]

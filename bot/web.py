@@ -30,6 +30,7 @@ BILLING = ["monthly", "annual"]
 NOT_SET = "Not set"
 CHIPS = 4  # suggestion buttons above the box
 STREAM_EVERY = 0.05  # seconds between page updates while tokens arrive
+QUEUE_POLL_SECONDS = 0.02
 QUEUE_SIZE = 256  # page requests waiting for an answer slot; more get "busy" instead of growing memory
 MAX_SNAPSHOT_CHARS = 60_000  # what a tab keeps of its conversation (the script trims it below the body limit)
 RESTORE_JS = "() => [window.caratPage ? window.caratPage.restore() : (sessionStorage.getItem('carat-support-page:v1') || '')]"
@@ -349,6 +350,15 @@ def build_blocks(bot: SupportBot, settings: Settings, limiter: RateLimiter) -> A
         c["chat"].clear(page.new_chat, None, everything, api_visibility="undocumented")
         demo.load(page.restore, [c["stored"]], everything, js=RESTORE_JS, api_visibility="undocumented")
     demo.queue(default_concurrency_limit=settings.chat_concurrency, max_size=QUEUE_SIZE)
+    # Gradio's queue looks for work every millisecond when it has none: 5% of a core on an idle server, and a
+    # wake-up that takes the interpreter from the answering threads a thousand times a second under load.
+    # Every 20 ms is soon enough for a page event; the API does not go through this queue.
+    # Its progress loop (every 10 ms) has nothing to send either: the page shows no progress bars.
+    queue = getattr(demo, "_queue", None)
+    if queue is not None and hasattr(queue, "sleep_when_free"):
+        queue.sleep_when_free = QUEUE_POLL_SECONDS
+    if queue is not None and hasattr(queue, "progress_update_sleep_when_free"):
+        queue.progress_update_sleep_when_free = 0.25
     return demo
 
 
