@@ -189,3 +189,15 @@ def test_how_to_use_a_named_model_is_answered_from_the_page_without_asking_for_f
 def test_a_difference_is_answered_by_the_comparison(bot, message: str) -> None:
     a = talk(bot, message)
     assert a.route == "answer" and "1.0" in a.answer and "2.0" in a.answer, a.answer
+
+
+def test_a_korean_day_alone_completes_a_month_given_earlier(bot) -> None:
+    a = talk(bot, "프로 월간, 2025년 12월 가입. 지 이미지 무제한?", "20일이요")
+    v = verdict(a, "z-image")
+    assert v["args"]["signup_date"] == "2025-12-20" and v["verdict"] == "unlimited", a.answer
+
+
+@pytest.mark.parametrize("message", ["What is Carat Video?", "캐럿 비디오가 뭐예요?"])
+def test_what_a_model_is_is_answered_from_the_page(bot, message: str) -> None:
+    a = talk(bot, message)
+    assert a.route == "answer" and a.sources and not a.tool_calls, a.answer

@@ -47,7 +47,7 @@ DATE_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
 ]
 # A day without its month ("it was the 10th", "10일이었어요"): completes a month given earlier.
 DAY_ONLY = [re.compile(r"\b(?:it was |on |the day was )?the (?P<d>\d{1,2})(?:st|nd|rd|th)\b", re.I),
-            re.compile(r"(?<![\d월])\s(?P<d>\d{1,2})\s*일(?:이었|이에요|이요|에|이|이었어요)?(?:\s|$|[.!?])")]
+            re.compile(r"(?<![\d월])(?:^|(?<=\s))(?P<d>\d{1,2})\s*일(?:이었|이에요|이요|에|이|이었어요)?(?:\s|$|[.!?])")]
 BILLING = [
     ("annual", re.compile(r"\b(?:annual(?:ly)?|yearly|per year|a year plan|year plan|12[- ]month)\b|연간|연 ?결제|연 ?구독|1년 ?구독", re.I)),
     ("monthly", re.compile(r"\b(?:monthly|month[- ]to[- ]month|per month|every month)\b|월간|월 ?결제|월 ?구독|매월", re.I)),

@@ -30,7 +30,7 @@ QUANTITY = re.compile(r"\d[\d,.]*\s*(?:credits?|크레딧|seconds?|secs?|s\b|초
 
 
 # Kinds of question (knowledge/cues.yaml question_forms) a page answers even when a model is named.
-HOW_QUESTIONS = frozenset({"how_to", "where", "why", "how_long"})
+HOW_QUESTIONS = frozenset({"how_to", "where", "why", "how_long", "what_is"})
 
 
 class Action(StrEnum):
