@@ -121,6 +121,21 @@ def load_pages(pages_dir: Path, base_url: str) -> list[Page]:
     return [parse_page(f, root=pages_dir, base_url=base_url) for f in files]
 
 
+# MDX's ES module lines ("import { Banner } from '/snippets/banner.mdx'", "export const x = 1") are code, not text.
+ESM_LINE = re.compile(r"""^(?:import\s+(?:[\w*{}\s,]+\s+from\s+)?['"][^'"]+['"];?|export\s+(?:const|let|var|function|default)\b.*)\s*$""")
+FENCE = re.compile(r"^\s*(```|~~~)")
+
+
+def _without_esm(lines: list[str]) -> list[str]:
+    """Blank out MDX import/export lines outside code blocks (line numbers stay as they were)."""
+    out, fenced = [], False
+    for line in lines:
+        if FENCE.match(line):
+            fenced = not fenced
+        out.append("" if not fenced and ESM_LINE.match(line) else line)
+    return out
+
+
 def parse_page(path: Path, *, root: Path, base_url: str) -> Page:
     """Parse one MDX page; raise SourceError naming file and line on malformed input."""
     try:
@@ -129,7 +144,7 @@ def parse_page(path: Path, *, root: Path, base_url: str) -> Page:
         raise SourceError(f"not UTF-8 text ({err.reason})", file=str(path)) from err
     page_id = path.relative_to(root).with_suffix("").as_posix()
     page_url = f"{base_url.rstrip('/')}/{page_id}"
-    lines = JSX_COMMENT.sub(lambda m: "\n" * m.group(0).count("\n"), raw).split("\n")
+    lines = _without_esm(JSX_COMMENT.sub(lambda m: "\n" * m.group(0).count("\n"), raw).split("\n"))
     title, description, body_start, meta = parse_header(lines, str(path))
     title, description = strip_markdown(title), strip_markdown(description)
     tree = build_tree(lines, body_start, str(path))

@@ -130,3 +130,13 @@ def test_empty_folder_is_an_error(tmp_path: Path) -> None:
 def test_slugify_matches_github_style() -> None:
     assert slugify("I'm unlimited, but (Agent 1.0 vs 2.0)") == "im-unlimited-but-agent-10-vs-20"
     assert slugify("Premium/Pro video") == "premiumpro-video"
+
+
+def test_mdx_import_and_export_lines_are_code_not_text(tmp_path: Path) -> None:
+    page = _page(tmp_path, "---\ntitle: Export\n---\n\nimport { Banner } from '/snippets/banner.mdx';\n"
+                           "export const limit = 7;\n\n<Banner />\n\nExports expire after 7 days.\n\n"
+                           "```js\nimport x from 'y';\n```\n")
+    text = "\n".join(b.text for s in page.sections for b in s.blocks)
+    assert "Exports expire after 7 days." in text
+    assert "snippets/banner" not in text and "export const" not in text
+    assert "import x from 'y';" in text  # inside a code block it is an example, kept
