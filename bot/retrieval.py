@@ -106,6 +106,8 @@ class Snapshot:
         self.vocab_set = set(self.vocab)
         self.by_length = sorted((len(w), w) for w in self.vocab)
         self._near: dict[str, str] = {}
+        # Whether some page has no (current) version in a language: only then are other languages searched.
+        self.lacking = {lg: any(lg not in have for have in self.langs.values()) for lg in self.languages}
         self.bm25 = bm25s.BM25()
         self.bm25.index(corpus, show_progress=False)
         self.segments = segments  # (collection, chunks in it, chunks in it no longer live)
@@ -413,10 +415,12 @@ class Retriever:
         """Return the dense rankings to fuse: the question in its language and in others, its English words in others.
 
         Pages in the question's language and pages in other languages are searched apart: e5 ranks any passage
-        in the same language above the right passage in another, which a page without a twin needs.
+        in the same language above the right passage in another, which a page without a twin needs. When every
+        page exists in the question's language, other languages are not searched: their twins answer instead.
         """
         if not lang or len(snap.languages) < 2:
             return self._dense(snap, vectors, want, None)
+        cross = snap.lacking.get(lang, True)
         out = []
         # One unfiltered query split by language costs a fraction of one query per language; a language with
         # too few chunks among the closest is asked for on its own.
@@ -428,8 +432,9 @@ class Retriever:
             if n == 0:
                 out.append(dict(list(same.items())[:want]) if len(same) >= want
                            else self._dense(snap, [vectors[n]], want, {"lang": lang})[0])
-            out.append(dict(list(other.items())[:want]) if len(other) >= want
-                       else self._dense(snap, [vectors[n]], want, {"lang": {"$ne": lang}})[0])
+            if cross:
+                out.append(dict(list(other.items())[:want]) if len(other) >= want
+                           else self._dense(snap, [vectors[n]], want, {"lang": {"$ne": lang}})[0])
         return out
 
     def search(self, query: str, k: int = 5, lang: str | None = None, per_section: int = 1) -> list[Hit]:
@@ -448,8 +453,10 @@ class Retriever:
         english = self.glossary.english(query)
         # A Korean question is also searched by its English words: e5 otherwise favours the
         # few passages that happen to contain Korean labels.
-        queries = [query, english] if english and HANGUL.search(query) else [query]
         snap = self.current()
+        # The English words only find English pages, searched only when a page lacks the question's language.
+        cross = not lang or snap.lacking.get(lang, True)
+        queries = [query, english] if english and HANGUL.search(query) and cross else [query]
         try:
             vectors = self._embed(queries)
         except Exception as err:  # noqa: BLE001 - a remote embedder can fail like the store

@@ -91,6 +91,14 @@ def test_a_changed_answer_is_reported_first_even_when_it_still_passes() -> None:
     assert "<del>Feb</del>" in changed and "<ins>Mar</ins>" in changed
 
 
+def test_a_new_ticket_reference_is_not_a_changed_answer() -> None:
+    """Every handoff gets a fresh reference: only a change in what the answer says is reported."""
+    said = "Contact Carat support and quote reference **CS-{}** so they can find this conversation."
+    base = blessed(doc([case("a", True, answer=said.format("7KX4QM"))]), None)
+    assert doc([case("a", True, answer=said.format("Q2ZP9A"))], base)["gate"]["changed"] == []
+    assert doc([case("a", True, answer=said.format("Q2ZP9A").replace("Carat support", "us"))], base)["gate"]["changed"] == ["a"]
+
+
 def test_report_says_what_to_do_and_renders_answers_as_the_customer_sees_them() -> None:
     failing = case("b", False, answer="**Seedream 4.0: unlimited** for you.\n- [My Credits](https://carat.im/en/subscription)")
     page = render_html(doc([failing]))

@@ -99,3 +99,38 @@ def test_cli_search_empty_question_is_exit_2(built) -> None:
     proc = run_cli("search", "", "--json", env={"DATA_DIR": str(settings.data_dir)})
     assert proc.returncode == 2
     assert json.loads(proc.stdout)["error"]["code"] == "bad_input"
+
+
+def test_other_languages_are_searched_only_for_pages_missing_in_the_questions_language(built, tmp_path) -> None:
+    """Every shipped page has a Korean twin: a Korean question embeds once. Add an English-only page and its
+    English words are embedded too (and that page can be found)."""
+    import shutil
+
+    from bot.retrieval import Retriever
+    from bot.store import Store, build_index
+
+    settings, store, retriever = built
+    embedded: list[str] = []
+
+    def counting(store_):  # type: ignore[no-untyped-def]
+        real = store_.embedding.embed_query
+        store_.embedding.embed_query = lambda texts: embedded.extend(texts) or real(texts)
+
+    retriever.current()  # loaded (and warmed) before counting
+    counting(store)
+    retriever.vectors = type(retriever.vectors)(64)
+    retriever.search("크레딧이 왜 계속 줄어드나요?", k=3, lang="ko")
+    assert len(embedded) == 1
+    pages = tmp_path / "pages"
+    shutil.copytree(settings.pages_path, pages)
+    (pages / "en" / "gallery.mdx").write_text("---\ntitle: Gallery\n---\n\n## Downloading videos\n\n"
+                                               "Download a finished video from the gallery as MP4 (test fixture).\n")
+    other = settings.model_copy(update={"pages_dir": pages, "data_dir": tmp_path / "var"})
+    store2 = Store(other)
+    build_index(other, store2)
+    second = Retriever(store2, retriever.glossary)
+    second.current()
+    counting(store2)
+    embedded.clear()
+    hits = second.search("갤러리에서 영상 다운로드는 어떻게 해요?", k=3, lang="ko")
+    assert len(embedded) == 2 and any(h.section_id.startswith("en/gallery") for h in hits)
