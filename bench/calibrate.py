@@ -91,7 +91,7 @@ def main() -> int:
         from bot.answer.policy import Policy
 
         def policy(**update: float) -> Policy:
-            return Policy(off.engine, off.cues, settings.model_copy(update=update), rarity=off.retriever.rarity,
+            return Policy(off.engine, off.cues, settings.model_copy(update=update), rarity=off.retriever.rarity, seen=off.retriever.seen,
                           english=off.retriever.glossary.english, pairs=off.retriever.glossary.pairs)
 
         def leads(p: Policy) -> int:

@@ -376,6 +376,12 @@ class Retriever:
         """Return the words of the help center's page titles and headings."""
         return self.current().vocabulary
 
+    def seen(self, word: str) -> bool:
+        """Return True when a word appears anywhere on the help-center pages."""
+        snap = self.current()
+        word = word.lower()
+        return bool(snap.df.get(word) or snap.df.get(word.rstrip("s")))
+
     def rarity(self, word: str) -> float:
         """Return how rare a word is in the help center (inverse document frequency; unseen words are rarest)."""
         snap = self.current()

@@ -201,3 +201,33 @@ def test_a_korean_day_alone_completes_a_month_given_earlier(bot) -> None:
 def test_what_a_model_is_is_answered_from_the_page(bot, message: str) -> None:
     a = talk(bot, message)
     assert a.route == "answer" and a.sources and not a.tool_calls, a.answer
+
+
+def test_the_service_s_own_name_is_not_an_unknown_product(bot) -> None:
+    a = talk(bot, "Do I get free credits for inviting my friends to Carat?")
+    assert "doesn't name" not in a.answer and not a.tool_calls, a.answer
+
+
+def test_not_covered_mentions_my_credits_only_for_a_question_about_benefits_or_credits(bot) -> None:
+    lora = talk(bot, "Can I upload and use my own LoRA model?")
+    assert lora.route == "handoff" and not lora.sources and "My Credits" not in lora.answer, lora.answer
+    daily = talk(bot, "do free users get daily credits")
+    assert daily.route == "handoff" and "My Credits" in daily.answer, daily.answer
+
+
+def test_another_person_in_a_korean_question_is_not_a_request_for_a_person(bot) -> None:
+    a = talk(bot, "무제한 혜택을 다른 사람으로 바꾸려면 어떻게 하나요?")
+    assert not (a.handoff and a.handoff.reason == "human"), a.answer
+    b = talk(bot, "상담원 연결해 주세요")
+    assert b.route == "handoff"
+
+
+def test_a_passage_that_opens_with_yes_or_no_keeps_it_first() -> None:
+    from bot.answer.render import lead_sentence
+
+    text = "No. Exports of free-plan videos are limited to 720p. Upgrade to keep 1080p downloads."
+    assert lead_sentence(text, ["upgrade", "1080p", "downloads"]) == text
+    steps = "**Open the gallery**\n\nGo to Gallery.\n\n**Download**\n\nClick Download to save the MP4 download."
+    assert lead_sentence(steps, ["download", "mp4"]) == steps  # steps under bold titles keep their order
+    prose = "Agent 2.0 uses Seedance 2.0. Chatting with the agent deducts credits."
+    assert lead_sentence(prose, ["chatting", "credits"]).startswith("Chatting")

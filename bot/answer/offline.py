@@ -42,6 +42,7 @@ class OfflineAnswerer:
         self.templates = templates or load_templates()
         self.cues = cues or load_cues(self.settings.cues_file)
         self.policy = Policy(engine, self.cues, self.settings, rarity=retriever.rarity, english=retriever.glossary.english,
+                             seen=retriever.seen,
                              pairs=retriever.glossary.pairs)
         self.render = Renderer(engine, self.templates)
         self.tool = make_eligibility_tool(engine, today)
@@ -243,7 +244,10 @@ class OfflineAnswerer:
     def _not_covered(self, turn: Turn, decision: Decision, tpl: Templates) -> tuple[str, list[Source]]:
         """Say honestly that the help center does not cover it (naming an unknown product), and offer a person."""
         if not decision.unknown_name:
-            return tpl.render("no_answer"), []
+            # Where to see one's benefits helps a question about benefits or credits, not one about LoRA or an API.
+            about = self.policy.cue(turn.lang).has("eligibility_words", turn.message) or \
+                self.policy.cue("en").has("eligibility_words", turn.message)
+            return tpl.render("no_answer_benefits" if about else "no_answer"), []
         text = tpl.render("unknown_product", name=decision.unknown_name)
         sources: list[Source] = []
         if decision.passages:

@@ -134,13 +134,15 @@ class Policy:
 
     def __init__(self, engine: Engine, cues: dict[str, Cues], settings: Settings,
                  rarity: Callable[[str], float] | None = None, english: Callable[[str], str] | None = None,
-                 pairs: Callable[[str], list[tuple[str, str]]] | None = None) -> None:
+                 pairs: Callable[[str], list[tuple[str, str]]] | None = None,
+                 seen: Callable[[str], bool] | None = None) -> None:
         self.engine = engine
         self.cues = cues
         self.settings = settings
         self.rarity = rarity or (lambda word: 1.0)
         self.english = english or (lambda text: "")  # a Korean question's words in English (knowledge/glossary.yaml)
         self.pairs = pairs or (lambda text: [])
+        self.seen = seen or (lambda word: False)  # the word appears somewhere on the pages
         # What a passage says does not change between questions: read its words and models once.
         self._words = lru_cache(maxsize=16384)(lambda body: Words(body))
         self._models_in = lru_cache(maxsize=16384)(
@@ -325,7 +327,8 @@ class Policy:
         if wants_table or (facts_only and not answers):
             return Decision(Action.TABLE)
         unknown = self.unknown_product(turn, vocabulary)
-        if not unknown and not self.on_topic(turn, vocabulary, ranked):
+        # A passage that answers makes a question on topic, whatever its words ("a discount for students?").
+        if not unknown and not answers and not self.on_topic(turn, vocabulary, ranked):
             return Decision(Action.OFF_TOPIC)
         if unknown:
             # "Is DALL-E 3 unlimited?": never a verdict for a name the rules do not know.
@@ -357,7 +360,8 @@ class Policy:
         for m in PRODUCT.finditer(turn.message) if asked else ():
             name = m.group(1).strip()
             words = [w.lower() for w in re.findall(r"[A-Za-z]+", name)]
-            if len(name) < 3 or not words or name.casefold() in plans or all(w in vocabulary or w in STOP or w in plans for w in words):
-                continue
+            if len(name) < 3 or not words or name.casefold() in plans or \
+                    all(w in vocabulary or w in STOP or w in plans or self.seen(w) for w in words):
+                continue  # every word is on the pages ("Carat"), a plan or a common word: not a product they lack
             return name
         return ""

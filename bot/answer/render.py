@@ -95,10 +95,16 @@ class Renderer:
 SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z*\[\"가-힣])|(?<=다\.)\s+")
 
 
+# A passage that opens with a yes or a no answers first already.
+YES_NO = re.compile(r"^\s*(?:\*\*)?(?:yes|no|yep|nope|예|네|아니요|아니오|아뇨)\b[.,!]?", re.I)
+
+
 def lead_sentence(text: str, terms: list[str]) -> str:
     """Put the sentence of a passage that has most of the question's words first (the rest follows)."""
-    if not terms or re.search(r"^\s*(?:[-*]\s|\d+[.)]\s)", text, re.M):
-        return text  # a list keeps its order
+    if not terms or re.search(r"^\s*(?:[-*]\s|\d+[.)]\s|\*\*[^*\n]+\*\*\s*$)", text, re.M):
+        return text  # a list, or steps under bold titles, keeps its order
+    if YES_NO.match(text):
+        return text  # "No. Re-verify after you return": the short answer leads already
     sentences = [s for para in re.split(r"\n\s*\n", text.strip()) for s in SENTENCE.split(para.strip()) if s.strip()]
     if len(sentences) < 2:
         return text
