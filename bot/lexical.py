@@ -35,6 +35,22 @@ def tokenize(text: str) -> list[str]:
     return terms
 
 
+# What follows a Korean noun or stem in a question ("다운로드는", "이미지를", "저장돼요"), longest first.
+KO_TAIL = re.compile(r"(?:에서는|으로는|에게서|이에요|예요|인가요|나요|까요|에서|으로|에게|한테|까지|부터|이랑|은|는|이|가|을|를|에|로|와|과|도|만|의|요)$")
+
+
+def korean_words(text: str) -> list[str]:
+    """Return a question's words as written and without their particles (a bare noun is what pages index)."""
+    out: list[str] = []
+    for w in TOKEN.findall(text.lower()):
+        out.append(w)
+        if HANGUL.search(w):
+            bare = KO_TAIL.sub("", w)
+            if len(bare) >= 2 and bare != w:
+                out.append(bare)
+    return list(dict.fromkeys(out))
+
+
 class Glossary:
     """Words customers write in other languages, mapped to the help center's English words."""
 

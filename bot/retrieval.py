@@ -22,7 +22,7 @@ from rapidfuzz import fuzz, process
 
 from bot import timing
 from bot.errors import InputError
-from bot.lexical import HANGUL, TOKEN, Glossary, row_terms, terms_version, tokenize
+from bot.lexical import HANGUL, TOKEN, Glossary, korean_words, row_terms, terms_version, tokenize
 from bot.manifest import Manifest
 from bot.segments import IndexMissing, SearchUnavailable, Store
 
@@ -494,7 +494,7 @@ class Retriever:
         lexical: dict[str, float] = {}
         if english and HANGUL.search(query):
             # Hangul bigrams of a Korean question mostly hit the Korean UI labels: use exact words only.
-            terms = tokenize(english) + [t for t in TOKEN.findall(query.lower()) if t in snap.vocab_set]
+            terms = tokenize(english) + [t for t in korean_words(query) if t in snap.vocab_set]
         elif english:
             terms = snap.expand(tokenize(query)) + tokenize(english)  # "dropping" also looks for "going down"
         else:

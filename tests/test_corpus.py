@@ -126,3 +126,36 @@ def test_an_answer_prefers_the_page_the_rules_cite_and_says_pages_differ(corpus_
     bot, _ = corpus_bot
     a = bot.ask("What exactly do I type in Agent 2.0 to make a Carat Video?")
     assert "Use Carat Basic Video (LTX 2.3)" in a.answer and '"Use Carat Video (LTX)"' not in a.answer.split("\n\n")[1 if "updated" in a.answer else 0]
+
+
+def test_a_page_in_another_language_answers_when_search_finds_it_first(tmp_path) -> None:
+    """A Korean-only page dropped in (no glossary words for it): an English question about it is answered
+    from it, with the note that the page is in Korean, not refused as off-topic."""
+    import shutil
+
+    from bench.corpus import SHIPPED
+    from bot.service import make_bot
+    from bot.settings import get_settings
+
+    pages = tmp_path / "pages"
+    shutil.copytree(SHIPPED, pages)
+    shutil.copytree(Path(__file__).resolve().parent / "fixtures" / "extra-pages", pages, dirs_exist_ok=True)
+    settings = get_settings(pages_dir=pages, data_dir=tmp_path / "var", database_url="sqlite:///:memory:",
+                            openai_api_key=None, openai_base_url=None)
+    bot = make_bot(settings, today=lambda: date(2026, 11, 24), ensure_index=True)
+    a = bot.ask("Do you offer a discount for university students?")
+    assert a.route == "answer" and _lead(a).startswith("ko/usage-plan/student-discount"), (a.route, a.answer[:200])
+    assert "Korean" in a.answer
+    b = bot.ask("Premium 학생 할인은 몇 퍼센트예요?")  # a figure asked for: the table states it
+    assert b.route == "answer" and "30%" in b.answer, b.answer[:300]
+
+
+def test_figures_count_with_their_units_and_korean_nouns_without_their_particles() -> None:
+    from bot.answer.policy import QUANTITY
+    from bot.lexical import korean_words
+
+    for text in ("at least 3 seats", "within 2-3 business days", "kept for 30 days", "up to 1080p", "10MB", "2~3 영업일"):
+        assert QUANTITY.search(text), text
+    for text in ("Seedream 4.0 is unlimited", "Agent 2.0 uses credits", "2026년 2월 25일 이후"):
+        assert not QUANTITY.search(text), text
+    assert "다운로드" in korean_words("비디오 다운로드는 어떻게 하나요?") and "이미지" in korean_words("이미지를 JPG로")

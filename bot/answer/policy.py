@@ -26,7 +26,8 @@ STOP = frozenset(
     "제가 저는 제 저 이거 그거 이것 그것 혹시 좀 정말 그냥".split())
 KO_ENDING = re.compile(r"(?:습니다|니다|세요|어요|아요|에요|예요|나요|는지|게|는|은|을|를|고|며|면|서|요)$")
 KO_PARTICLE = re.compile(r"(?:으로|에서|이랑|까지|부터|에게|한테|은|는|이|가|을|를|도|로|의|에|와|과|랑|만|요|나요|가요|까요|인가요|인데|이에요|예요)$")
-QUANTITY = re.compile(r"\d[\d,.]*\s*(?:credits?|크레딧|seconds?|secs?|s\b|초|minutes?|mins?|분|%|won|원|\$|usd|images?|장|times|회|개|k\b)", re.I)
+QUANTITY = re.compile(r"\d[\d,.]*\s*(?:credits?|크레딧|seconds?|secs?|s\b|초|minutes?|mins?|분|%|won|원|\$|usd|images?|장|times|회|개|k\b"
+                      r"|(?:business )?days?\b|영업일|일 ?(?:이내|동안|후)|hours?|시간|weeks?|주일?\b|months?|개월|years?\b|seats?|members?|people|명|[kmg]b\b|p\b|fps)", re.I)
 
 
 # Kinds of question (knowledge/cues.yaml question_forms) a page answers even when a model is named.
@@ -268,6 +269,14 @@ class Policy:
             # Far ahead of every other passage and close in meaning: the question is this passage's, in other words.
             alone = (r is ranked[0] and close_enough and len(ranked) > 1
                      and r.score - ranked[1].score >= self.settings.answer_lead_margin)
+            # Further ahead still, a little less close will do ("the minimum number of seats" ~ "at least 3 seats").
+            alone = alone or (r is ranked[0] and len(ranked) > 1 and r.hit.dense >= self.settings.answer_far_dense
+                              and r.score - ranked[1].score >= self.settings.answer_far_margin)
+            # A page in another language whose words cannot be read here: meaning alone decides, when the
+            # passages found first all come from that page.
+            if r is ranked[0] and r.hit.lang != turn.lang and r.coverage == 0 and r.hit.dense >= self.settings.answer_cross_dense:
+                page = r.hit.section_id.split("#", 1)[0]
+                alone = alone or sum(x.hit.section_id.split("#", 1)[0] == page for x in ranked[:4]) >= 3
             if not (close and (on_point or alone)):
                 continue
             if amount and not QUANTITY.search(r.hit.text):
