@@ -231,3 +231,4 @@ def test_a_passage_that_opens_with_yes_or_no_keeps_it_first() -> None:
     assert lead_sentence(steps, ["download", "mp4"]) == steps  # steps under bold titles keep their order
     prose = "Agent 2.0 uses Seedance 2.0. Chatting with the agent deducts credits."
     assert lead_sentence(prose, ["chatting", "credits"]).startswith("Chatting")
+

@@ -128,26 +128,40 @@ def test_an_answer_prefers_the_page_the_rules_cite_and_says_pages_differ(corpus_
     assert "Use Carat Basic Video (LTX 2.3)" in a.answer and '"Use Carat Video (LTX)"' not in a.answer.split("\n\n")[1 if "updated" in a.answer else 0]
 
 
-def test_a_page_in_another_language_answers_when_search_finds_it_first(tmp_path) -> None:
-    """A Korean-only page dropped in (no glossary words for it): an English question about it is answered
-    from it, with the note that the page is in Korean, not refused as off-topic."""
+@pytest.fixture(scope="module")
+def extra_bot(tmp_path_factory):  # type: ignore[no-untyped-def]
+    """The shipped pages plus Korean-only fixture pages nobody tuned the bot for (tests/fixtures/extra-pages)."""
     import shutil
 
     from bench.corpus import SHIPPED
     from bot.service import make_bot
     from bot.settings import get_settings
 
-    pages = tmp_path / "pages"
+    root = tmp_path_factory.mktemp("extra")
+    pages = root / "pages"
     shutil.copytree(SHIPPED, pages)
     shutil.copytree(Path(__file__).resolve().parent / "fixtures" / "extra-pages", pages, dirs_exist_ok=True)
-    settings = get_settings(pages_dir=pages, data_dir=tmp_path / "var", database_url="sqlite:///:memory:",
+    settings = get_settings(pages_dir=pages, data_dir=root / "var", database_url="sqlite:///:memory:",
                             openai_api_key=None, openai_base_url=None)
-    bot = make_bot(settings, today=lambda: date(2026, 11, 24), ensure_index=True)
-    a = bot.ask("Do you offer a discount for university students?")
+    return make_bot(settings, today=lambda: date(2026, 11, 24), ensure_index=True)
+
+
+def test_a_page_in_another_language_answers_when_search_finds_it_first(extra_bot) -> None:
+    """An English question about a Korean-only page (no glossary words for it) is answered from it, with the
+    note that the page is in Korean, not refused as off-topic."""
+    a = extra_bot.ask("Do you offer a discount for university students?")
     assert a.route == "answer" and _lead(a).startswith("ko/usage-plan/student-discount"), (a.route, a.answer[:200])
     assert "Korean" in a.answer
-    b = bot.ask("Premium 학생 할인은 몇 퍼센트예요?")  # a figure asked for: the table states it
+    b = extra_bot.ask("Premium 학생 할인은 몇 퍼센트예요?")  # a figure asked for: the table states it
     assert b.route == "answer" and "30%" in b.answer, b.answer[:300]
+
+
+def test_a_korean_word_no_page_has_is_not_answered_from_a_passage_sharing_another(extra_bot) -> None:
+    """"네거티브 프롬프트" is on no page: the gallery page, which says "프롬프트", does not answer it."""
+    a = extra_bot.ask("이미지 만들 때 네거티브 프롬프트를 쓸 수 있나요?")
+    assert a.route == "handoff" and not a.sources and not a.tool_calls, a.answer[:200]
+    b = extra_bot.ask("내가 만든 이미지는 어디에 저장돼요?")  # the page's own words still find it
+    assert b.route == "answer" and _lead(b).startswith("ko/features/gallery-and-downloads"), b.answer[:200]
 
 
 def test_figures_count_with_their_units_and_korean_nouns_without_their_particles() -> None:

@@ -202,8 +202,13 @@ class Policy:
         # The rarest word must be there: a word we can read (an English word, or one the glossary translates), since
         # a Korean verb form rarely appears as written.
         readable = [t for t in own if t.isascii() or synonyms[t]]
-        top_weight = max((weights[t] for t in readable), default=0.0)
-        rarest = [t for t in readable if weights[t] >= top_weight - 1e-9]  # words equally rare (none on any page): all
+
+        def rarest_of(terms: list[str]) -> list[str]:
+            top_weight = max((weights[t] for t in terms), default=0.0)
+            return [t for t in terms if weights[t] >= top_weight - 1e-9]  # words equally rare (none on any page): all
+
+        rarest = rarest_of(readable)
+        rarest_same = rarest_of(own)  # a passage in the question's language can be read word for word
         # Pages with a section among the hits: there, the page's opening lines only introduce what a section says.
         sectioned = {h.section_id.split("#", 1)[0] for h in hits if "#" in h.section_id}
         rules_page = self.engine.book.spec.source.page.partition("/")[2]  # without its language folder
@@ -219,7 +224,7 @@ class Policy:
             # Rare words count most: "daily credits" is not answered by a passage about credits.
             found = [t for t in own if has(t)]
             coverage = sum(weights[t] for t in found) / total if own else 0.0
-            rare_found = all(t in found for t in rarest)
+            rare_found = all(t in found for t in (rarest if cross else rarest_same))
             terms = [t for t in own if not cross or t.isascii()] + [x for t in own if cross for x in synonyms[t]]
             title = (h.section or h.page_title).split(" › ")[-1]
             title_sim = overlap(terms, key_terms(title, h.lang))
