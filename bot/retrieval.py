@@ -121,8 +121,9 @@ class Snapshot:
                 continue
             near = self._near.get(t)
             if near is None:
-                # Words of about the same length only: a ratio of 80 or more needs lengths within a quarter.
-                lo, hi = bisect.bisect_left(self.by_length, (len(t) * 2 // 3, "")), bisect.bisect_right(self.by_length, (len(t) * 3 // 2 + 1, ""))
+                # Words of a near length only: a ratio of 80 or more needs the other word to be 2/3 to 3/2 as long.
+                lo = bisect.bisect_left(self.by_length, (len(t) * 2 // 3, ""))
+                hi = bisect.bisect_right(self.by_length, (len(t) * 3 // 2 + 1, ""))
                 best = process.extractOne(t, [w for _, w in self.by_length[lo:hi]], scorer=fuzz.ratio, score_cutoff=80)
                 near = best[0] if best else t
                 if len(self._near) < 100_000:
@@ -429,8 +430,8 @@ class Retriever:
         cross = snap.lacking.get(lang, True)
         out = []
         # One unfiltered query split by language costs a fraction of one query per language; a language with
-        # too few chunks among the closest is asked for on its own.
-        # A small index is asked for all of its chunks at once: about as fast as a few, and never short of a language.
+        # too few chunks among the closest is asked for on its own. A small index is asked for all of its
+        # chunks at once: about as fast as a few, and never short of a language.
         near_all = self._dense(snap, vectors, max(want * SPLIT_FACTOR, min(len(snap.ids), WHOLE_BELOW)), None)
         for n, near in enumerate(near_all):
             same = {c: v for c, v in near.items() if (snap.by_id[c].get("lang") or "en") == lang}

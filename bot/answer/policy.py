@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import bisect
 import re
-from functools import lru_cache
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import lru_cache
 
 from collections.abc import Callable
 
@@ -57,8 +57,8 @@ class Ranked:
     coverage: float
     title: float
     entities: float
-    rare_found: bool = True
-    form: bool = False  # the heading asks the same kind of question ("How do I ...?" ~ "How to ...")  # the question's rarest word (or its help-center synonym) is in the passage
+    rare_found: bool = True  # the question's rarest word (or its help-center synonym) is in the passage
+    form: bool = False  # the heading asks the same kind of question ("How do I ...?" ~ "How to ...")
 
 
 @dataclass
@@ -199,8 +199,8 @@ class Policy:
         out = []
         weights = {t: max(self.rarity(t), 0.1) for t in own}
         total = sum(weights.values()) or 1.0
-        # The rarest word must be there: a word we can read (an English word, or one the glossary translates), since
-        # a Korean verb form rarely appears as written.
+        # The rarest word must be there. In a passage in another language, only a word we can read there counts
+        # (an English word, or one the glossary translates); in the question's own language, every word does.
         readable = [t for t in own if t.isascii() or synonyms[t]]
 
         def rarest_of(terms: list[str]) -> list[str]:
