@@ -173,3 +173,12 @@ def test_figures_count_with_their_units_and_korean_nouns_without_their_particles
     for text in ("Seedream 4.0 is unlimited", "Agent 2.0 uses credits", "2026년 2월 25일 이후"):
         assert not QUANTITY.search(text), text
     assert "다운로드" in korean_words("비디오 다운로드는 어떻게 하나요?") and "이미지" in korean_words("이미지를 JPG로")
+
+
+@pytest.mark.parametrize(("question", "section"), [
+    ("학생 할인 받을 수 있는 조건이 뭐예요?", "#할인-대상"),  # who qualifies ~ "대상"
+    ("내가 만든 이미지는 어디에 저장돼요?", "#생성한-결과물이-저장되는-곳"),  # where ~ "저장되는 곳"
+])
+def test_the_heading_that_asks_the_same_kind_of_question_leads_on_a_new_page(extra_bot, question: str, section: str) -> None:
+    a = extra_bot.ask(question)
+    assert a.route == "answer" and _lead(a).endswith(section), (_lead(a), a.answer[:200])
