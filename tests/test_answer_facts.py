@@ -232,3 +232,10 @@ def test_a_passage_that_opens_with_yes_or_no_keeps_it_first() -> None:
     prose = "Agent 2.0 uses Seedance 2.0. Chatting with the agent deducts credits."
     assert lead_sentence(prose, ["chatting", "credits"]).startswith("Chatting")
 
+
+
+def test_pronouns_carry_no_topic() -> None:
+    """"our" and "we" are on no page: as a question's rarest word they would keep every passage from answering."""
+    from bot.answer.policy import key_terms
+
+    assert key_terms("If I remove a seat from our team, do I get money back?", "en") == ["remove", "seat", "team", "money", "back"]

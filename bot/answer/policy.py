@@ -21,7 +21,8 @@ STOP = frozenset(
     "so than that the their then there these they this to was what when where which who why will with would you your "
     "i'm im am any some please tell know want need there's what's whats it's its also just still about into use using "
     "used one much many help thanks thank hi hello hey okay ok yes no not should shall must might may "
-    "gonna wanna let lets make sure really actually please anyone someone something anything".split()) | frozenset(
+    "gonna wanna let lets make sure really actually please anyone someone something anything "
+    "our ours we us mine yours them way instead".split()) | frozenset(
     "뭐 뭐예 뭐예요 무엇 어떻게 어떤 왜 어디 언제 누가 있나 있나요 하나 하나요 인가 인가요 되나 되나요 알려 주세요 가요 나요 "
     "제가 저는 제 저 이거 그거 이것 그것 혹시 좀 정말 그냥".split())
 KO_ENDING = re.compile(r"(?:습니다|니다|세요|어요|아요|에요|예요|나요|는지|게|는|은|을|를|고|며|면|서|요)$")
