@@ -132,7 +132,8 @@ def _read_cache(cache: Path | None, base_url: str, facts_key: str) -> tuple[dict
         # Written by this program into its own data folder, like the index beside it.
         data = pickle.loads(cache.read_bytes())  # noqa: S301
         if data.get("key") == _cache_key(base_url):
-            return dict(data["pages"]), dict(data.get("facts") or {}) if data.get("facts_key") == facts_key else {}
+            facts = dict(data.get("facts") or {}) if data.get("facts_key") == facts_key else {}
+            return dict(data["pages"]), facts
     except Exception as err:  # noqa: BLE001 - a stale or damaged cache is only slower
         log.info("page cache %s not used (%s)", cache, type(err).__name__)
     return {}, {}

@@ -377,20 +377,21 @@ class Retriever:
         """Return the words of the help center's page titles and headings."""
         return self.current().vocabulary
 
+    def _df(self, snap: Snapshot, word: str) -> int:
+        """Return on how many chunks a word (or its singular) appears."""
+        stem = word.lower()
+        if HANGUL.search(stem) and len(stem) > 2:
+            stem = stem[:2]  # Korean words carry particles: their first two syllables are indexed on their own
+        return snap.df.get(stem) or snap.df.get(stem.rstrip("s")) or 0
+
     def seen(self, word: str) -> bool:
         """Return True when a word appears anywhere on the help-center pages."""
-        snap = self.current()
-        word = word.lower()
-        return bool(snap.df.get(word) or snap.df.get(word.rstrip("s")))
+        return self._df(self.current(), word) > 0
 
     def rarity(self, word: str) -> float:
         """Return how rare a word is in the help center (inverse document frequency; unseen words are rarest)."""
         snap = self.current()
-        stem = word.lower()
-        if HANGUL.search(stem) and len(stem) > 2:
-            stem = stem[:2]  # Korean words carry particles: their first two syllables are indexed on their own
-        df = snap.df.get(stem) or snap.df.get(stem.rstrip("s")) or 0
-        return math.log((snap.docs + 1) / (df + 0.5))
+        return math.log((snap.docs + 1) / (self._df(snap, word) + 0.5))
 
     def _embed(self, queries: list[str]) -> list[np.ndarray]:
         """Return one vector per query: repeated questions come from the cache, the rest in one batch."""
@@ -418,16 +419,16 @@ class Retriever:
                         sims[n][cid] = max(sims[n].get(cid, -1.0), 1.0 - float(dist))
         return [dict(sorted(found.items(), key=lambda kv: -kv[1])[:want]) for found in sims]
 
-    def _rankings(self, snap: Snapshot, vectors: list[np.ndarray], want: int, lang: str | None) -> list[dict[str, float]]:
+    def _rankings(self, snap: Snapshot, vectors: list[np.ndarray], want: int, lang: str | None,
+                  cross: bool) -> list[dict[str, float]]:
         """Return the dense rankings to fuse: the question in its language and in others, its English words in others.
 
         Pages in the question's language and pages in other languages are searched apart: e5 ranks any passage
-        in the same language above the right passage in another, which a page without a twin needs. When every
-        page exists in the question's language, other languages are not searched: their twins answer instead.
+        in the same language above the right passage in another, which a page without a twin needs. Other
+        languages are searched only when `cross` (some page lacks the question's language).
         """
         if not lang or len(snap.languages) < 2:
             return self._dense(snap, vectors, want, None)
-        cross = snap.lacking.get(lang, True)
         out = []
         # One unfiltered query split by language costs a fraction of one query per language; a language with
         # too few chunks among the closest is asked for on its own. A small index is asked for all of its
@@ -461,7 +462,8 @@ class Retriever:
         # A Korean question is also searched by its English words: e5 otherwise favours the
         # few passages that happen to contain Korean labels.
         snap = self.current()
-        # The English words only find English pages, searched only when a page lacks the question's language.
+        # Other languages (and a Korean question's English words) are searched only when a page lacks the
+        # question's language: otherwise every page's twin in that language answers.
         cross = not lang or snap.lacking.get(lang, True)
         queries = [query, english] if english and HANGUL.search(query) and cross else [query]
         try:
@@ -469,13 +471,13 @@ class Retriever:
         except Exception as err:  # noqa: BLE001 - a remote embedder can fail like the store
             raise SearchUnavailable(f"the question could not be embedded ({type(err).__name__})") from err
         try:
-            dense = self._rankings(snap, vectors, want, lang)
+            dense = self._rankings(snap, vectors, want, lang, cross)
         except Exception as first:  # noqa: BLE001
             # The generation may have been dropped under a long-idle reader: load the live one, once.
             log.info("dense search failed on generation %s (%s); reloading", snap.generation, first)
             try:
                 snap = self.load()
-                dense = self._rankings(snap, vectors, want, lang)
+                dense = self._rankings(snap, vectors, want, lang, cross)
             except SearchUnavailable:
                 raise
             except Exception as err:  # noqa: BLE001

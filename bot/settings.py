@@ -66,7 +66,7 @@ class Settings(BaseSettings):
     rank_title: float = Field(0.5, ge=0, description="Weight of question-to-heading likeness when choosing the passage that leads an answer.")
     rank_coverage: float = Field(0.3, ge=0, description="Weight of the question's key words found in a passage when choosing the one that leads.")
     rank_entities: float = Field(0.4, ge=0, description="Weight of the models a question names being in a passage when choosing the one that leads.")
-    rank_form: float = Field(0.3, ge=0, description="Added to a passage whose heading asks the same kind of question (how to, how long, when, where, why; knowledge/cues.yaml).")
+    rank_form: float = Field(0.3, ge=0, description="Added to a passage whose heading asks the same kind of question (how to, how long, where, why, what is, who qualifies: question_forms in knowledge/cues.yaml).")
     rank_same_language: float = Field(0.1, ge=0, description="Added to a passage in the question's language when choosing the one that leads (a twin or a page of its own).")
     rank_intro_penalty: float = Field(0.2, ge=0, description="Taken from a page's opening lines when one of its sections is also found (the section says it).")
     rank_row_unasked: float = Field(0.3, ge=0, description="Taken from a row of the rules' page about one model when the question names no model.")

@@ -22,6 +22,7 @@ MONTH = r"(?P<month>" + "|".join(sorted(MONTHS, key=len, reverse=True)) + r")\.?
 ORD = r"(?:st|nd|rd|th)?"
 NUMBER_WORDS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
                 "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12}
+JOINED = r"(?:joined|signed up|subscribed|started|upgraded|bought|purchased)"
 # Tried in order; each match is removed from the text before the next pattern runs.
 DATE_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("ymd", re.compile(r"(?<!\d)(?P<y>\d{4})[-./](?P<m>\d{1,2})[-./](?P<d>\d{1,2})(?!\d)")),
@@ -39,8 +40,8 @@ DATE_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("year", re.compile(r"\b(?:since|in|joined|signed up in|subscribed in|back in)\s+(?P<y>20\d\d)\b", re.I)),
     ("day", re.compile(r"\b(?:joined|signed up|subscribed|started)\s+(?P<w>yesterday|today)\b", re.I)),
     # "signed up last week" (a week is said only of joining: "last week my credits dropped" is not a signup date).
-    ("week", re.compile(r"\b(?:joined|signed up|subscribed|started|upgraded|bought|purchased)\b[^.?!]{0,30}?\b(?P<rel>last|this)\s+week\b", re.I)),
-    ("week", re.compile(r"\b(?P<rel>last|this)\s+week\b(?=[^.?!]{0,30}\b(?:joined|signed up|subscribed|started|upgraded|bought|purchased)\b)", re.I)),
+    ("week", re.compile(rf"\b{JOINED}\b[^.?!]{{0,30}}?\b(?P<rel>last|this)\s+week\b", re.I)),
+    ("week", re.compile(rf"\b(?P<rel>last|this)\s+week\b(?=[^.?!]{{0,30}}\b{JOINED}\b)", re.I)),
     # 지난주에 가입했어요, 어제 구독했는데: a relative day said of joining.
     ("ko_rel", re.compile(r"(?P<w>재작년|작년|지난해|올해|지난\s?달|저번\s?달|이번\s?달|지난\s?주|저번\s?주|이번\s?주|그저께|어제|오늘)"
                           r"(?:에|에는)?(?=[^.?!]{0,20}(?:가입|구독|결제|업그레이드))")),
@@ -85,6 +86,7 @@ class Facts:
     date_problem: str | None = None
     date_problem_text: str = ""
     models: list[Mention] = field(default_factory=list)
+    unknown_versions: list[str] = field(default_factory=list)  # "Kling 2.5": a known model, a version not named
     corrected: bool = False
 
     def has_profile_facts(self) -> bool:
@@ -94,7 +96,8 @@ class Facts:
 
 def extract_facts(text: str, engine: Engine, today: date, cues: Cues) -> Facts:
     """Return the facts stated in text, relative to today."""
-    facts = Facts(models=_models(text, engine))
+    facts = Facts()
+    facts.models = _models(text, engine, facts.unknown_versions)
     rest = _blank(text, [(m.start, m.end) for m in facts.models])
     facts.corrected = cues.has("correction", text)
     facts.billing = _pick(rest, [(name, m) for name, rx in BILLING for m in rx.finditer(rest)], cues)
@@ -126,10 +129,11 @@ def _pick(text: str, found: list[tuple[str, re.Match[str]]], cues: Cues) -> str 
     return min(kept)[1]
 
 
-def _models(text: str, engine: Engine) -> list[Mention]:
-    """Return model mentions, picking up a variant named elsewhere in the sentence ("Nanobanana Pro at 4K")."""
+def _models(text: str, engine: Engine, unknown_versions: list[str]) -> list[Mention]:
+    """Return model mentions, picking up a variant named elsewhere in the sentence ("Nanobanana Pro at 4K");
+    known names followed by a version the pages do not name are added to unknown_versions."""
     out = []
-    for m in engine.find_models_in_text(text):
+    for m in engine.catalog.find_models_in_text(text, unknown_versions=unknown_versions):
         if m.variant is None:
             variants = engine.book.spec.models[m.model_id].variants
             for vid, spec in variants.items():

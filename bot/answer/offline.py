@@ -9,9 +9,9 @@ from datetime import date
 from bot import timing
 from bot.answer.compose import retrieved, tool_call
 from bot.answer.cues import Cues, load_cues
+from bot.answer.facts import SignupSpan
 from bot.answer.policy import Action, Decision, Policy, key_terms
 from bot.answer.render import Renderer
-from bot.answer.facts import SignupSpan
 from bot.answer.turn import LastVerdict, Pending, Turn, prepare, remember
 from bot.conversation import Conversation
 from bot.eligibility import Engine, Verdict
@@ -245,9 +245,7 @@ class OfflineAnswerer:
         """Say honestly that the help center does not cover it (naming an unknown product), and offer a person."""
         if not decision.unknown_name:
             # Where to see one's benefits helps a question about benefits or credits, not one about LoRA or an API.
-            about = self.policy.cue(turn.lang).has("eligibility_words", turn.message) or \
-                self.policy.cue("en").has("eligibility_words", turn.message)
-            return tpl.render("no_answer_benefits" if about else "no_answer"), []
+            return tpl.render("no_answer_benefits" if self.policy.mentions_eligibility(turn) else "no_answer"), []
         text = tpl.render("unknown_product", name=decision.unknown_name)
         sources: list[Source] = []
         if decision.passages:

@@ -97,9 +97,10 @@ def overlap(a: list[str], b: list[str]) -> float:
     """Return how much two sets of key terms share, both ways (a question and a heading)."""
     if not a or not b:
         return 0.0
-    bw, aw = set(b), set(a)
-    there = sum(covers(t, bw, " ".join(b)) for t in a) / len(a)
-    back = sum(covers(t, aw, " ".join(a)) for t in b) / len(b)
+    a_text, b_text = " ".join(a), " ".join(b)
+    a_words, b_words = Words(a_text), Words(b_text)
+    there = sum(covers(t, b_words, b_text) for t in a) / len(a)
+    back = sum(covers(t, a_words, a_text) for t in b) / len(b)
     return (there + back) / 2
 
 
@@ -107,14 +108,11 @@ def overlap(a: list[str], b: list[str]) -> float:
 PRODUCT = re.compile(r"(?<![.!?]\s)(?<!^)\b([A-Z][\w-]*(?:[- ][A-Z0-9][\w.-]*)*(?:\s\d+(?:\.\d+)?)?)")
 
 
-def covers(term: str, words: set[str] | Words, text: str) -> bool:
+def covers(term: str, words: Words, text: str) -> bool:
     """Return True when a passage has a term, in any inflection ('paying' ~ 'pay', '크레딧이' ~ '크레딧')."""
     if re.search(r"[\uac00-\ud7a3]", term):
         return term[:2] in text
-    stem = term[:5] if len(term) > 5 else term.rstrip("s")
-    if isinstance(words, Words):
-        return words.has_stem(stem)
-    return any(w.startswith(stem) or stem.startswith(w) and len(w) >= 4 for w in words)
+    return words.has_stem(term[:5] if len(term) > 5 else term.rstrip("s"))
 
 
 class Words:
@@ -272,12 +270,12 @@ class Policy:
                          and (r.coverage >= self.settings.answer_min_coverage or r.title >= self.settings.answer_min_title
                               or (close_enough and r.coverage >= self.settings.answer_min_coverage / 2)))
                         or r.hit.dense >= self.settings.answer_sure_dense)
-            # Far ahead of every other passage and close in meaning: the question is this passage's, in other words.
-            alone = (r is ranked[0] and close_enough and len(ranked) > 1
-                     and r.score - ranked[1].score >= self.settings.answer_lead_margin)
-            # Further ahead still, a little less close will do ("the minimum number of seats" ~ "at least 3 seats").
-            alone = alone or (r is ranked[0] and len(ranked) > 1 and r.hit.dense >= self.settings.answer_far_dense
-                              and r.score - ranked[1].score >= self.settings.answer_far_margin)
+            # Far ahead of every other passage and close in meaning: the question is this passage's, in other words;
+            # further ahead still, a little less close will do ("the minimum number of seats" ~ "at least 3 seats").
+            lead = r.score - ranked[1].score if r is ranked[0] and len(ranked) > 1 else None
+            alone = lead is not None and (
+                (close_enough and lead >= self.settings.answer_lead_margin)
+                or (r.hit.dense >= self.settings.answer_far_dense and lead >= self.settings.answer_far_margin))
             # A page in another language whose words cannot be read here: meaning alone decides, when the
             # passages found first all come from that page.
             if r is ranked[0] and r.hit.lang != turn.lang and r.coverage == 0 and r.hit.dense >= self.settings.answer_cross_dense:
@@ -352,6 +350,10 @@ class Policy:
             return Decision(Action.DOCS, passages=answers[:2])
         return Decision(Action.NOT_COVERED, reason="not_covered")
 
+    def mentions_eligibility(self, turn: Turn) -> bool:
+        """Return True when a message uses a word of benefits or cost (unlimited, free, credits; in its language or English)."""
+        return self.cue(turn.lang).has("eligibility_words", turn.message) or self.cue("en").has("eligibility_words", turn.message)
+
     def _asks_eligibility(self, turn: Turn) -> bool:
         """Return True when a message asks whether something is unlimited or free (not how much it costs)."""
         return bool(re.search(r"\bunlimited\b|\bfree\b|무제한|무료|\bincluded\b|\bcovered\b", turn.message, re.I))
@@ -359,11 +361,10 @@ class Policy:
     def unknown_product(self, turn: Turn, vocabulary: frozenset[str]) -> str:
         """Return a product name the customer asks about that neither the catalog nor the pages know."""
         c = self.cue(turn.lang)
-        versions: list[str] = []
-        self.engine.catalog.find_models_in_text(turn.message, fuzzy=False, unknown_versions=versions)
-        if versions and not turn.facts.models:
-            return max(versions, key=len)  # "what about Kling 2.5?": a known model, a version the pages do not name
-        asked = c.has("eligibility_words", turn.message) or self.cue("en").has("eligibility_words", turn.message)
+        if turn.facts.unknown_versions and not turn.facts.models:
+            # "what about Kling 2.5?": a known model, a version the pages do not name.
+            return max(turn.facts.unknown_versions, key=len)
+        asked = self.mentions_eligibility(turn)
         plans = {n.casefold() for names in self.engine.catalog.plan_spellings().values() for n in names}
         words = re.findall(r"[a-z][a-z0-9-]+", turn.message.lower())
         if len(words) <= 6 and re.search(r"\b(?:or|vs|versus|and)\b", turn.message, re.I):
